@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the Debian packages iobench needs, or names them when we cannot.
+# Usage: scripts/deps.sh [build|bench|check|all]   (default: all)
+# Idempotent: a package already installed is not touched.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
+            libcriterion-dev zlib1g-dev liburing-dev gnuplot-nox curl procps)
+# Reference tools for the benchmarks and the interoperability checks.
+bench_pkgs=(wrk nginx-light apache2-utils nghttp2-client)
+# Sanitizer runtimes and libFuzzer come with clang's runtime package.
+check_pkgs=(clang libclang-rt-14-dev)
+
+what=${1:-all}
+case "$what" in
+  build) want=("${build_pkgs[@]}") ;;
+  bench) want=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  check) want=("${build_pkgs[@]}" "${check_pkgs[@]}") ;;
+  all)   want=("${build_pkgs[@]}" "${bench_pkgs[@]}" "${check_pkgs[@]}") ;;
+  *) echo "deps.sh: unknown set '$what' (build, bench, check or all)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  # dpkg-query prints "install ok installed" only for a fully installed package.
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "iobench: missing Debian packages; run as root: apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "iobench: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# nginx's package starts a system service on port 80; we only need the binary.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.iobench
+chmod +x /usr/sbin/policy-rc.d.iobench
+restore=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  mv /usr/sbin/policy-rc.d.iobench /usr/sbin/policy-rc.d; restore=1
+else
+  rm -f /usr/sbin/policy-rc.d.iobench
+fi
+trap '[ $restore -eq 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,22 @@
+/* stats: server counters that stay exact across threads and processes.
+ *
+ * The counters live in one anonymous MAP_SHARED mapping created before any
+ * fork, and are updated with C11 atomics, so the fork model's children and
+ * the thread models' threads add into the same totals (shared memory is the
+ * only state the fork model's processes share). */
+#ifndef IOBENCH_STATS_H
+#define IOBENCH_STATS_H
+
+#include <stdint.h>
+
+/* Maps the shared counters. Call once, before any fork or thread. */
+int stats_init(void);
+void stats_conn_opened(void);
+void stats_conn_closed(void);
+/* One response started, with its status. */
+void stats_response(int status);
+int64_t stats_active(void);
+/* /stats body: malloc'd JSON text (jansson), or NULL on ENOMEM. */
+char *stats_render(const char *model);
+
+#endif

@@ -1,0 +1,61 @@
+/* testsupport: start and stop real ioserve processes, and inspect them.
+ *
+ * Every process started here is stopped by pid (srv_stop), and is started
+ * with PR_SET_PDEATHSIG so that even a test process that dies cannot leave
+ * an orphan server behind. */
+#ifndef IOBENCH_TESTSUPPORT_H
+#define IOBENCH_TESTSUPPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct srv {
+    pid_t pid;
+    int port;
+    char model[32];
+    char port_file[128];
+};
+
+/* Starts `ioserve --model model --port 0 --port-file TMP [extra...]`
+ * (extra is NULL-terminated, may be NULL) and waits up to 5 s until it
+ * accepts TCP connections. Returns 0, or -1 (nothing left running). */
+int srv_start(struct srv *s, const char *model, const char *const *extra);
+/* Same, but with RLIMIT_NOFILE set to nofile in the child before exec. */
+int srv_start_nofile(struct srv *s, const char *model, const char *const *extra, long nofile);
+/* SIGTERM, waits up to timeout_ms, then SIGKILL. Returns the waitpid status
+ * of the server, or -1 when it was not running. Safe to call twice. */
+int srv_stop(struct srv *s, int timeout_ms);
+
+/* The names `ioserve --list-models` prints, NULL-terminated, static. */
+const char *const *srv_models(void);
+
+/* /proc inspection; -1 on error. */
+int proc_fd_count(pid_t pid);
+int proc_child_count(pid_t pid);  /* direct children, any state */
+int proc_zombie_children(pid_t pid);
+int proc_thread_count(pid_t pid);
+long proc_rss_kb(pid_t pid);
+
+/* Raw sockets, for bytes no HTTP client would send. */
+int tcp_connect(int port);                   /* blocking, 127.0.0.1; -1 */
+int send_all(int fd, const void *buf, size_t len);  /* 0 or -1 */
+/* Reads one HTTP response (head and Content-Length body, or until close)
+ * within timeout_ms. Returns its length (buf NUL-terminated), -1 on timeout
+ * or error, 0 when the peer closed before sending anything. */
+long recv_response(int fd, char *buf, size_t cap, int timeout_ms, int *status);
+/* Reads until the peer closes; -1 on timeout. */
+long recv_until_close(int fd, char *buf, size_t cap, int timeout_ms);
+
+/* One request with libcurl to 127.0.0.1:port. Returns 0 and fills status
+ * and body (NUL-terminated, truncated to cap), or -1 on transport error. */
+int http_get(int port, const char *path, long *status, char *body, size_t cap);
+/* GET /stats and return one integer field by dotted path ("requests",
+ * "connections.accepted"), or -1. */
+long srv_stat(const struct srv *s, const char *field);
+
+/* Path of the built binaries (set by CMake). */
+const char *ioserve_path(void);
+const char *ioload_path(void);
+const char *iobench_path(void);
+
+#endif
