@@ -1,0 +1,56 @@
+/* util: the harness's shared helpers: atomic files, JSON through jansson,
+ * times, the results directory and the environment a run is recorded in.
+ *
+ * Every function returns an error (-1 or NULL) rather than ending the
+ * process; none prints unless it says so. */
+#ifndef IOBENCH_UTIL_H
+#define IOBENCH_UTIL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Writes data to path through a temp file in the same directory, fsync and
+ * rename, so readers see the old or the new file, never a part. 0, or -1
+ * with errno set (the temp file is removed). */
+int util_write_atomic(const char *path, const void *data, size_t len);
+/* util_write_atomic of j dumped with 2-space indent, keys in insertion
+ * order, and a final newline. 0 or -1. */
+int util_json_save(const char *path, json_t *j);
+/* Loads a JSON file; NULL with a one-line reason ("path:line:col: text")
+ * in err on failure. The caller json_decref's the result. */
+json_t *util_json_load(const char *path, char *err, size_t errlen);
+/* The results directory named by arg: arg itself when it is a directory,
+ * else "results/latest" when arg is NULL. Returns arg, or a static string;
+ * the path is not checked for existence when arg is NULL. */
+const char *util_results_dir(const char *arg);
+/* mkdir -p with mode 0755; 0, or -1 with errno set. */
+int util_mkdir_p(const char *path);
+
+/* Monotonic clock in seconds / milliseconds. */
+double util_now_s(void);
+int64_t util_now_ms(void);
+/* ISO-8601 UTC ("2026-11-21T11:10:19Z") of t into buf; returns buf. */
+char *util_iso8601(int64_t t, char *buf, size_t cap);
+/* Compact UTC stamp for directory names ("20261121T111019Z"); returns buf. */
+char *util_stamp(int64_t t, char *buf, size_t cap);
+/* "3m12s", "41s", "1h02m" into buf; returns buf. */
+char *util_duration(double seconds, char *buf, size_t cap);
+
+/* Short git sha of the source tree (IOBENCH_SOURCE_DIR), or NULL when it is
+ * not a git checkout. Static, computed once. */
+const char *util_git_sha(void);
+/* {"hostname","kernel","cpu_model","cores","mem_total_kb","libcurl"} read
+ * from uname and /proc; values it cannot read are null. New reference. */
+json_t *util_env(void);
+/* Number of CPUs this process may run on (sched_getaffinity), >= 1. */
+int util_cpu_count(void);
+
+/* Reads a whole small file (at most cap-1 bytes) NUL-terminated into buf.
+ * Returns its length, or -1 with errno set. */
+long util_read_file(const char *path, char *buf, size_t cap);
+/* strtol/strtod over the whole string with range checks: 0 or -1. */
+int util_parse_long(const char *s, long lo, long hi, long *out);
+int util_parse_double(const char *s, double lo, double hi, double *out);
+
+#endif
