@@ -1,0 +1,1 @@
+iobench_test(test_http_parser test_http_parser.c LIBS http_parser)
