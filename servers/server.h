@@ -12,19 +12,19 @@
 #include <stdint.h>
 
 struct server_config {
-    const char *host;        /* --host, 127.0.0.1 by default */
-    int port;                /* --port, 0 picks a free port */
-    const char *port_file;   /* --port-file */
-    size_t max_head;         /* --max-head, 8 KiB: larger heads get 431 */
-    size_t max_body;         /* --max-body, 1 MiB: larger bodies get 413 */
-    int header_timeout_ms;   /* --header-timeout, 10 s: then 408 and close */
-    int idle_timeout_ms;     /* --idle-timeout, 60 s: idle keep-alive closed */
-    int write_timeout_ms;    /* --write-timeout, 30 s: a reader that stalls */
-    int drain_timeout_ms;    /* --drain-timeout, 5 s: bound on shutdown */
-    int max_conns;           /* --max-conns, 10000: more are answered 503 */
-    size_t thread_stack;     /* --thread-stack, 64 KiB (model thread) */
-    int aio_threads;         /* --aio-threads, 256 (model aio) */
-    int backlog;             /* --backlog, 1024 */
+    const char *host;      /* --host, 127.0.0.1 by default */
+    int port;              /* --port, 0 picks a free port */
+    const char *port_file; /* --port-file */
+    size_t max_head;       /* --max-head, 8 KiB: larger heads get 431 */
+    size_t max_body;       /* --max-body, 1 MiB: larger bodies get 413 */
+    int header_timeout_ms; /* --header-timeout, 10 s: then 408 and close */
+    int idle_timeout_ms;   /* --idle-timeout, 60 s: idle keep-alive closed */
+    int write_timeout_ms;  /* --write-timeout, 30 s: a reader that stalls */
+    int drain_timeout_ms;  /* --drain-timeout, 5 s: bound on shutdown */
+    int max_conns;         /* --max-conns, 10000: more are answered 503 */
+    size_t thread_stack;   /* --thread-stack, 64 KiB (model thread) */
+    int aio_threads;       /* --aio-threads, 256 (model aio) */
+    int backlog;           /* --backlog, 1024 */
 };
 
 struct model {
@@ -46,8 +46,13 @@ const struct model *server_find_model(const char *name);
  * that take signals synchronously (sigwaitinfo) call server_request_stop. */
 int server_stopping(void);
 void server_request_stop(void);
-/* The signals that ask ioserve to stop: SIGTERM and SIGINT. */
+/* The signals ioserve acts on: SIGTERM and SIGINT (stop), SIGUSR1 (print
+ * the counters). Models that block them and take them with sigwaitinfo pass
+ * each one they take to server_take_signal. */
 void server_stop_sigset(sigset_t *set);
+void server_take_signal(int signo);
+/* Prints the counters on stderr (SIGUSR1). */
+void server_report(void);
 
 /* Monotonic clock in milliseconds. */
 int64_t server_now_ms(void);

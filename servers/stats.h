@@ -13,6 +13,8 @@
 int stats_init(void);
 void stats_conn_opened(void);
 void stats_conn_closed(void);
+/* A connection accepted and answered 503 at once (no slot for it). */
+void stats_conn_rejected(void);
 /* One response started, with its status. */
 void stats_response(int status);
 int64_t stats_active(void);

@@ -1,0 +1,108 @@
+/* net: listening socket and accept with descriptor-exhaustion shedding. */
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int reserve_fd = -1;
+
+int net_set_nonblock(int fd, bool on)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -1;
+    fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, fl);
+}
+
+int net_listen(const char *host, int port, int backlog, int *bound_port, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    int saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        /* A restarted server must not wait out TIME_WAIT on its port. */
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(saved));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        snprintf(err, errlen, "getsockname: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+int net_reserve_fd(void)
+{
+    if (reserve_fd < 0)
+        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return reserve_fd < 0 ? -1 : 0;
+}
+
+static void set_nodelay(int fd)
+{
+    int one = 1;
+    /* Responses are written whole; Nagle would only delay pipelined ones.
+     * Failure is harmless (not every socket is TCP), so it is not fatal. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+int net_accept(int lfd, bool nonblock)
+{
+    int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
+    int fd = accept4(lfd, NULL, NULL, flags);
+    if (fd >= 0) {
+        set_nodelay(fd);
+        return fd;
+    }
+    if ((errno == EMFILE || errno == ENFILE) && reserve_fd >= 0) {
+        /* Out of descriptors: the pending connection would keep the
+         * listening socket readable forever. Use the reserved descriptor to
+         * take it off the queue and close it, then reserve again. */
+        close(reserve_fd);
+        reserve_fd = -1;
+        int shed = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (shed >= 0)
+            close(shed);
+        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        errno = EMFILE;
+    }
+    return -1;
+}

@@ -1,0 +1,26 @@
+/* net: the listening socket and accept, shared by every model. */
+#ifndef IOBENCH_NET_H
+#define IOBENCH_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Binds host:port (port 0 picks a free one) and listens. The socket is
+ * non-blocking and close-on-exec. Stores the bound port in *bound_port.
+ * Returns the descriptor, or -1 with a message in err. */
+int net_listen(const char *host, int port, int backlog, int *bound_port, char *err, size_t errlen);
+
+/* Reserves one descriptor so that net_accept can shed a connection when the
+ * process runs out of descriptors. Call once before serving. */
+int net_reserve_fd(void);
+
+/* accept4 with CLOEXEC (and NONBLOCK when nonblock). On EMFILE/ENFILE it
+ * frees the reserved descriptor, accepts and closes one pending connection
+ * (so a full backlog does not spin a level-triggered loop), re-reserves, and
+ * returns -1 with errno EMFILE. EINTR and EAGAIN are returned as they are. */
+int net_accept(int lfd, bool nonblock);
+
+/* Sets or clears O_NONBLOCK. */
+int net_set_nonblock(int fd, bool on);
+
+#endif

@@ -1,0 +1,482 @@
+/* testsupport: real ioserve processes for the tests, stopped by pid. */
+#include "testsupport.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IOLOAD_PATH
+#define IOLOAD_PATH ""
+#endif
+#ifndef IOBENCH_PATH
+#define IOBENCH_PATH ""
+#endif
+
+const char *ioserve_path(void)
+{
+    return IOSERVE_PATH;
+}
+
+const char *ioload_path(void)
+{
+    return IOLOAD_PATH;
+}
+
+const char *iobench_path(void)
+{
+    return IOBENCH_PATH;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int read_port(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int port = -1;
+    if (fscanf(f, "%d", &port) != 1)
+        port = -1;
+    fclose(f);
+    return port;
+}
+
+int srv_start_nofile(struct srv *s, const char *model, const char *const *extra, long nofile)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->model, sizeof s->model, "%s", model);
+    snprintf(s->port_file, sizeof s->port_file, "/tmp/iobench-test-port-%ld-%ld", (long)getpid(),
+             now_ms() % 1000000);
+    unlink(s->port_file);
+
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = ioserve_path();
+    argv[n++] = "--model";
+    argv[n++] = model;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--port-file";
+    argv[n++] = s->port_file;
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        /* The server dies with the test process, whatever kills the test. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+            _exit(127);
+        if (nofile > 0) {
+            struct rlimit rl = {.rlim_cur = (rlim_t)nofile, .rlim_max = (rlim_t)nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                _exit(127);
+        }
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            close(devnull);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    s->pid = pid;
+    long deadline = now_ms() + 5000;
+    while (now_ms() < deadline) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            s->pid = 0;
+            unlink(s->port_file);
+            return -1;
+        }
+        int port = read_port(s->port_file);
+        if (port > 0) {
+            int fd = tcp_connect(port);
+            if (fd >= 0) {
+                close(fd);
+                s->port = port;
+                return 0;
+            }
+        }
+        sleep_ms(10);
+    }
+    srv_stop(s, 1000);
+    return -1;
+}
+
+int srv_start(struct srv *s, const char *model, const char *const *extra)
+{
+    return srv_start_nofile(s, model, extra, 0);
+}
+
+int srv_stop(struct srv *s, int timeout_ms)
+{
+    if (s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGTERM);
+    long deadline = now_ms() + timeout_ms;
+    int st = -1;
+    for (;;) {
+        pid_t r = waitpid(s->pid, &st, WNOHANG);
+        if (r == s->pid)
+            break;
+        if (r < 0) {
+            st = -1;
+            break;
+        }
+        if (now_ms() >= deadline) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &st, 0);
+            break;
+        }
+        sleep_ms(5);
+    }
+    s->pid = 0;
+    unlink(s->port_file);
+    return st;
+}
+
+const char *const *srv_models(void)
+{
+    static char names[16][32];
+    static const char *list[17];
+    if (list[0])
+        return list;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --list-models", ioserve_path());
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    if (p) {
+        while (n < 16 && fgets(names[n], sizeof names[n], p)) {
+            names[n][strcspn(names[n], "\n")] = 0;
+            if (names[n][0])
+                list[n] = names[n], n++;
+        }
+        pclose(p);
+    }
+    list[n] = NULL;
+    return list;
+}
+
+/* ---- /proc ------------------------------------------------------------- */
+
+int proc_fd_count(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Reads state and ppid of one process from /proc/PID/stat. */
+static int proc_stat(long pid, char *state, long *ppid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *rp = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!rp || sscanf(rp + 1, " %c %ld", state, ppid) != 2)
+        return -1;
+    return 0;
+}
+
+static int count_children(pid_t pid, bool zombies_only)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long p = strtol(e->d_name, &end, 10);
+        if (*end || p <= 0)
+            continue;
+        char state;
+        long ppid;
+        if (proc_stat(p, &state, &ppid) == 0 && ppid == pid && (!zombies_only || state == 'Z'))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int proc_child_count(pid_t pid)
+{
+    return count_children(pid, false);
+}
+
+int proc_zombie_children(pid_t pid)
+{
+    return count_children(pid, true);
+}
+
+static long status_field(pid_t pid, const char *key)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long v = -1;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = strtol(line + kl + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+int proc_thread_count(pid_t pid)
+{
+    return (int)status_field(pid, "Threads");
+}
+
+long proc_rss_kb(pid_t pid)
+{
+    return status_field(pid, "VmRSS");
+}
+
+/* ---- raw sockets ------------------------------------------------------- */
+
+int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        if (errno == EINTR)
+            continue;
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+int send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Waits until fd is readable or the deadline passes. */
+static int wait_readable(int fd, long deadline)
+{
+    for (;;) {
+        long left = deadline - now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int r = poll(&pfd, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r;
+    }
+}
+
+static long content_length_of(const char *head)
+{
+    const char *p = head;
+    while ((p = strchr(p, '\n'))) {
+        p++;
+        if (strncasecmp(p, "content-length:", 15) == 0)
+            return strtol(p + 15, NULL, 10);
+    }
+    return -1;
+}
+
+long recv_response(int fd, char *buf, size_t cap, int timeout_ms, int *status)
+{
+    long deadline = now_ms() + timeout_ms;
+    size_t len = 0;
+    long need = -1;
+    buf[0] = 0;
+    for (;;) {
+        if (len > 0 && need < 0) {
+            char *end = strstr(buf, "\r\n\r\n");
+            if (end) {
+                size_t head = (size_t)(end - buf) + 4;
+                long cl = content_length_of(buf);
+                need = (long)head + (cl > 0 ? cl : 0);
+                if (status)
+                    *status = (int)strtol(buf + 9, NULL, 10);
+                /* An interim 100 Continue precedes the real response. */
+                if (strncmp(buf + 9, "100", 3) == 0) {
+                    memmove(buf, buf + head, len - head);
+                    len -= head;
+                    buf[len] = 0;
+                    need = -1;
+                    continue;
+                }
+            }
+        }
+        if (need >= 0 && (long)len >= need)
+            return (long)len;
+        if (len + 1 >= cap)
+            return (long)len;
+        if (wait_readable(fd, deadline) <= 0)
+            return -1;
+        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return len ? (long)len : (n == 0 ? 0 : -1);
+        len += (size_t)n;
+        buf[len] = 0;
+    }
+}
+
+long recv_until_close(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    size_t len = 0;
+    for (;;) {
+        if (wait_readable(fd, deadline) <= 0)
+            return -1;
+        char scratch[4096];
+        char *dst = len + 1 < cap ? buf + len : scratch;
+        size_t room = len + 1 < cap ? cap - 1 - len : sizeof scratch;
+        ssize_t n = recv(fd, dst, room, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == ECONNRESET)
+            break;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        if (dst == buf + len)
+            len += (size_t)n;
+    }
+    if (cap)
+        buf[len < cap ? len : cap - 1] = 0;
+    return (long)len;
+}
+
+/* ---- libcurl ------------------------------------------------------------ */
+
+struct sink {
+    char *buf;
+    size_t cap, len;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct sink *s = arg;
+    size_t n = size * nmemb;
+    size_t room = s->cap > s->len + 1 ? s->cap - s->len - 1 : 0;
+    size_t take = n < room ? n : room;
+    memcpy(s->buf + s->len, data, take);
+    s->len += take;
+    s->buf[s->len] = 0;
+    return n;
+}
+
+int http_get(int port, const char *path, long *status, char *body, size_t cap)
+{
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *h = curl_easy_init();
+    if (!h)
+        return -1;
+    char scratch[1];
+    struct sink s = {.buf = body ? body : scratch, .cap = body ? cap : sizeof scratch};
+    s.buf[0] = 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK && status)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(h);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+long srv_stat(const struct srv *s, const char *field)
+{
+    char body[8192];
+    long status = 0;
+    if (http_get(s->port, "/stats", &status, body, sizeof body) < 0 || status != 200)
+        return -1;
+    json_t *root = json_loads(body, 0, NULL);
+    if (!root)
+        return -1;
+    json_t *v = root;
+    char key[64];
+    const char *p = field;
+    while (v && *p) {
+        size_t n = strcspn(p, ".");
+        snprintf(key, sizeof key, "%.*s", (int)n, p);
+        v = json_object_get(v, key);
+        p += n;
+        if (*p == '.')
+            p++;
+    }
+    long out = json_is_integer(v) ? (long)json_integer_value(v) : -1;
+    json_decref(root);
+    return out;
+}
