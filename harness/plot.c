@@ -1,0 +1,704 @@
+/* plot: `iobench plot [DIR]`, the charts of a results directory (see plot.h).
+ *
+ * For each workload: throughput, p50/p99 latency and server CPU per request
+ * against concurrency, and the latency percentile spectrum at the highest
+ * level every model ran; over all workloads: peak RSS against open
+ * connections. Each point is the median over trials with min..max bars. */
+#include "plot.h"
+
+#include "hdr.h"
+#include "iobench.h"
+#include "stats_mw.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IOBENCH_SOURCE_DIR
+#define IOBENCH_SOURCE_DIR "."
+#endif
+
+#define PLOT_MAX_NAMES 64  /* models, workloads */
+#define PLOT_MAX_LEVELS 64 /* concurrency levels, open-connection counts */
+#define PLOT_MAX_TRIALS 64 /* samples of one case */
+#define PLOT_GNUPLOT_TIMEOUT_S 60
+
+json_t *plot_load_summary(const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/summary.json", dir) >= (int)sizeof path) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return NULL;
+    }
+    json_t *s = util_json_load(path, err, errlen);
+    if (s == NULL)
+        return NULL;
+    const char *schema = json_string_value(json_object_get(s, "schema"));
+    json_int_t version = json_integer_value(json_object_get(s, "schema_version"));
+    if (schema == NULL || strcmp(schema, "iobench-summary") != 0 || version != 1) {
+        snprintf(err, errlen, "%s: not an iobench-summary, schema_version 1", path);
+        json_decref(s);
+        return NULL;
+    }
+    if (!json_is_array(json_object_get(s, "runs"))) {
+        snprintf(err, errlen, "%s: no \"runs\" array", path);
+        json_decref(s);
+        return NULL;
+    }
+    return s;
+}
+
+static bool run_ok(json_t *run)
+{
+    const char *st = json_string_value(json_object_get(run, "status"));
+    return st != NULL && strcmp(st, "ok") == 0;
+}
+
+static bool str_eq(json_t *obj, const char *key, const char *want)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v != NULL && strcmp(v, want) == 0;
+}
+
+/* The number at a dotted path of obj; false when absent or not a number. */
+static bool json_path_number(json_t *obj, const char *path, double *out)
+{
+    char key[128];
+    const char *p = path;
+    while (obj != NULL) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (len >= sizeof key)
+            return false;
+        memcpy(key, p, len);
+        key[len] = '\0';
+        obj = json_object_get(obj, key);
+        if (dot == NULL)
+            break;
+        p = dot + 1;
+    }
+    if (!json_is_number(obj))
+        return false;
+    *out = json_number_value(obj);
+    return true;
+}
+
+size_t plot_names(json_t *summary, const char *key, const char **out, size_t cap)
+{
+    size_t n = 0, i;
+    json_t *run;
+    json_array_foreach(json_object_get(summary, "runs"), i, run)
+    {
+        const char *v = json_string_value(json_object_get(run, key));
+        if (v == NULL)
+            continue;
+        size_t j = 0;
+        while (j < n && j < cap && strcmp(out[j], v) != 0)
+            j++;
+        if (j < n)
+            continue;
+        if (n < cap)
+            out[n] = v;
+        n++;
+    }
+    return n;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Adds v to the set out[0..*n) (capacity cap) unless already there. */
+static void set_add(long *out, size_t *n, size_t cap, long v)
+{
+    for (size_t j = 0; j < *n; j++)
+        if (out[j] == v)
+            return;
+    if (*n < cap)
+        out[(*n)++] = v;
+}
+
+size_t plot_levels(json_t *summary, const char *model, const char *workload, long *out, size_t cap)
+{
+    size_t n = 0, i;
+    json_t *run;
+    json_array_foreach(json_object_get(summary, "runs"), i, run)
+    {
+        if (!run_ok(run) || !str_eq(run, "workload", workload))
+            continue;
+        if (model != NULL && !str_eq(run, "model", model))
+            continue;
+        set_add(out, &n, cap, (long)json_integer_value(json_object_get(run, "concurrency")));
+    }
+    qsort(out, n, sizeof *out, cmp_long);
+    return n;
+}
+
+/* The "ok" runs of one case, into out; returns how many (at most cap). */
+static size_t case_runs(json_t *summary, const char *model, const char *workload, long concurrency,
+                        json_t **out, size_t cap)
+{
+    size_t n = 0, i;
+    json_t *run;
+    json_array_foreach(json_object_get(summary, "runs"), i, run)
+    {
+        if (n == cap)
+            break;
+        if (run_ok(run) && str_eq(run, "model", model) && str_eq(run, "workload", workload) &&
+            json_integer_value(json_object_get(run, "concurrency")) == concurrency)
+            out[n++] = run;
+    }
+    return n;
+}
+
+size_t plot_samples(json_t *summary, const char *model, const char *workload, long concurrency,
+                    const char *field, double *out, size_t cap)
+{
+    json_t *runs[PLOT_MAX_TRIALS];
+    size_t nr = case_runs(summary, model, workload, concurrency, runs, PLOT_MAX_TRIALS);
+    size_t n = 0;
+    for (size_t i = 0; i < nr && n < cap; i++)
+        if (json_path_number(runs[i], field, &out[n]))
+            n++;
+    return n;
+}
+
+char *plot_slug(const char *s, char *buf, size_t cap)
+{
+    size_t i = 0;
+    for (; s[i] != '\0' && i + 1 < cap; i++) {
+        char c = s[i];
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        buf[i] = keep ? c : '-';
+    }
+    if (cap > 0)
+        buf[i] = '\0';
+    return buf;
+}
+
+char *plot_quote(const char *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (; *s != '\0'; s++) {
+        size_t need = *s == '\'' ? 2 : 1;
+        if (o + need >= cap)
+            return NULL;
+        buf[o++] = *s;
+        if (*s == '\'')
+            buf[o++] = '\'';
+    }
+    if (cap == 0)
+        return NULL;
+    buf[o] = '\0';
+    return buf;
+}
+
+const char *plot_scripts_dir(void)
+{
+    const char *d = getenv("IOBENCH_PLOTS_DIR");
+    return d != NULL && d[0] != '\0' ? d : IOBENCH_SOURCE_DIR "/plots";
+}
+
+/* gnuplot's path on PATH into buf, or -1. */
+static int find_gnuplot(char *buf, size_t cap)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/usr/bin:/bin";
+    while (*path != '\0') {
+        const char *end = strchr(path, ':');
+        size_t len = end ? (size_t)(end - path) : strlen(path);
+        if (len > 0 && snprintf(buf, cap, "%.*s/gnuplot", (int)len, path) < (int)cap &&
+            access(buf, X_OK) == 0)
+            return 0;
+        path += len + (end ? 1 : 0);
+    }
+    return -1;
+}
+
+/* Runs gnuplot -e expr script and waits for it, bounded. 0 when it exited 0. */
+static int run_gnuplot(const char *gnuplot, const char *expr, const char *script)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "iobench plot: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        /* gnuplot has nothing to say on stdout; keep ours for our report. */
+        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0 && dup2(fd, STDOUT_FILENO) < 0)
+            _exit(127);
+        char *const argv[] = {(char *)"gnuplot", (char *)"-e", (char *)expr, (char *)script, NULL};
+        execv(gnuplot, argv);
+        _exit(127);
+    }
+    int status = 0;
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    for (long waited_ms = 0;; waited_ms += 10) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR) {
+            fprintf(stderr, "iobench plot: waitpid: %s\n", strerror(errno));
+            return -1;
+        }
+        if (waited_ms >= PLOT_GNUPLOT_TIMEOUT_S * 1000L) {
+            fprintf(stderr, "iobench plot: gnuplot (pid %ld) ran over %d s; killed\n", (long)pid,
+                    PLOT_GNUPLOT_TIMEOUT_S);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            return -1;
+        }
+        nanosleep(&tick, NULL); /* an EINTR only shortens one tick */
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "iobench plot: gnuplot %s failed (%s %d)\n", script,
+                WIFEXITED(status) ? "exit status" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return -1;
+    }
+    return 0;
+}
+
+int plot_render(const char *script, const char *datafile, const char *outbase, const char *title,
+                const char *vars)
+{
+    static const char *const terms[][2] = {{"pngcairo", "png"}, {"svg", "svg"}};
+    char gnuplot[PATH_MAX], script_path[PATH_MAX];
+    if (find_gnuplot(gnuplot, sizeof gnuplot) != 0) {
+        fprintf(stderr, "iobench plot: gnuplot not found on PATH (Debian: apt-get install "
+                        "gnuplot-nox)\n");
+        return -1;
+    }
+    const char *dir = plot_scripts_dir();
+    if (snprintf(script_path, sizeof script_path, "%s/%s", dir, script) >=
+            (int)sizeof script_path ||
+        access(script_path, R_OK) != 0) {
+        fprintf(stderr, "iobench plot: cannot read %s/%s (set IOBENCH_PLOTS_DIR)\n", dir, script);
+        return -1;
+    }
+    for (size_t t = 0; t < sizeof terms / sizeof terms[0]; t++) {
+        char final[PATH_MAX], tmp[PATH_MAX], q_data[PATH_MAX * 2], q_out[PATH_MAX * 2],
+            q_title[1024], q_dir[PATH_MAX * 2], expr[PATH_MAX * 8];
+        /* gnuplot writes into a temp name in the same directory; only a
+         * complete chart is renamed into place. */
+        if (snprintf(final, sizeof final, "%s.%s", outbase, terms[t][1]) >= (int)sizeof final ||
+            snprintf(tmp, sizeof tmp, "%s.tmp%ld.%s", outbase, (long)getpid(), terms[t][1]) >=
+                (int)sizeof tmp ||
+            !plot_quote(datafile, q_data, sizeof q_data) || !plot_quote(tmp, q_out, sizeof q_out) ||
+            !plot_quote(title, q_title, sizeof q_title) || !plot_quote(dir, q_dir, sizeof q_dir) ||
+            snprintf(expr, sizeof expr,
+                     "datafile='%s'; outfile='%s'; title='%s'; term='%s'; scriptdir='%s'; %s",
+                     q_data, q_out, q_title, terms[t][0], q_dir,
+                     vars ? vars : "") >= (int)sizeof expr) {
+            fprintf(stderr, "iobench plot: %s: names too long\n", outbase);
+            return -1;
+        }
+        struct stat st;
+        if (run_gnuplot(gnuplot, expr, script_path) != 0 || stat(tmp, &st) != 0 ||
+            st.st_size == 0) {
+            if (unlink(tmp) != 0 && errno != ENOENT)
+                fprintf(stderr, "iobench plot: unlink %s: %s\n", tmp, strerror(errno));
+            fprintf(stderr, "iobench plot: %s: no chart written\n", final);
+            return -1;
+        }
+        if (rename(tmp, final) != 0) {
+            fprintf(stderr, "iobench plot: rename %s: %s\n", final, strerror(errno));
+            unlink(tmp);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A name as one double-quoted gnuplot data column. */
+static void dat_label(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s != '\0'; s++)
+        fputc(*s == '"' || (unsigned char)*s < ' ' ? '_' : *s, f);
+    fputc('"', f);
+}
+
+/* Prints " median min max" of v[0..n). */
+static void dat_stats(FILE *f, const double *v, size_t n)
+{
+    fprintf(f, " %.6g %.6g %.6g", stats_median(v, n), stats_min(v, n), stats_max(v, n));
+}
+
+/* What one `iobench plot` is drawing. */
+struct plotter {
+    json_t *summary;
+    char dir[PATH_MAX];   /* the results directory */
+    char plots[PATH_MAX]; /* DIR/plots */
+    char data[PATH_MAX];  /* DIR/plots/data */
+    const char *models[PLOT_MAX_NAMES];
+    size_t nmodels;
+    int charts, failures;
+};
+
+/* A chart's data, built in memory, one block per model. */
+struct chart {
+    FILE *f;
+    char *buf;
+    size_t len;
+    int nseries;
+};
+
+static int chart_open(struct plotter *p, struct chart *ch)
+{
+    *ch = (struct chart){0};
+    ch->f = open_memstream(&ch->buf, &ch->len);
+    if (ch->f == NULL) {
+        fprintf(stderr, "iobench plot: open_memstream: %s\n", strerror(errno));
+        p->failures++;
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the chart's .dat into DIR/plots/data and renders it; frees ch. */
+static void finish_chart(struct plotter *p, struct chart *ch, const char *script, const char *name,
+                         const char *title)
+{
+    char dat[PATH_MAX], out[PATH_MAX], vars[64];
+    int closed = fclose(ch->f);
+    if (closed != 0) {
+        fprintf(stderr, "iobench plot: %s: out of memory\n", name);
+        p->failures++;
+    } else if (ch->nseries == 0) {
+        printf("plot: %s: no successful runs to draw\n", name);
+    } else if (snprintf(dat, sizeof dat, "%s/%s.dat", p->data, name) >= (int)sizeof dat ||
+               snprintf(out, sizeof out, "%s/%s", p->plots, name) >= (int)sizeof out) {
+        fprintf(stderr, "iobench plot: %s: path too long\n", name);
+        p->failures++;
+    } else if (util_write_atomic(dat, ch->buf, ch->len) != 0) {
+        fprintf(stderr, "iobench plot: %s: %s\n", dat, strerror(errno));
+        p->failures++;
+    } else {
+        snprintf(vars, sizeof vars, "nseries=%d", ch->nseries);
+        if (plot_render(script, dat, out, title, vars) != 0)
+            p->failures++;
+        else
+            p->charts++;
+    }
+    free(ch->buf);
+}
+
+/* Series over concurrency of one or more summary fields, one block per
+ * model (throughput, cpu, latency charts). */
+static void chart_by_level(struct plotter *p, const char *workload, const char *const *fields,
+                           const char *const *suffixes, size_t nfields, const char *script,
+                           const char *name, const char *title)
+{
+    struct chart ch;
+    if (chart_open(p, &ch) != 0)
+        return;
+    FILE *f = ch.f;
+    for (size_t m = 0; m < p->nmodels; m++) {
+        long levels[PLOT_MAX_LEVELS];
+        size_t nl = plot_levels(p->summary, p->models[m], workload, levels, PLOT_MAX_LEVELS);
+        if (nl == 0)
+            continue;
+        for (size_t k = 0; k < nfields; k++) {
+            char label[256];
+            snprintf(label, sizeof label, "%s%s", p->models[m], suffixes[k]);
+            dat_label(f, label);
+            fputc(k + 1 < nfields ? ' ' : '\n', f);
+        }
+        for (size_t l = 0; l < nl; l++) {
+            double v[PLOT_MAX_TRIALS];
+            char line[512];
+            int o = snprintf(line, sizeof line, "%ld", levels[l]);
+            bool complete = true;
+            for (size_t k = 0; k < nfields && complete; k++) {
+                size_t n = plot_samples(p->summary, p->models[m], workload, levels[l], fields[k], v,
+                                        PLOT_MAX_TRIALS);
+                complete = n > 0;
+                if (complete && o < (int)sizeof line)
+                    o += snprintf(line + o, sizeof line - (size_t)o, " %.6g %.6g %.6g",
+                                  stats_median(v, n), stats_min(v, n), stats_max(v, n));
+            }
+            if (complete)
+                fprintf(f, "%s\n", line);
+        }
+        /* gnuplot's index counts blocks; a header with no rows is still one. */
+        fputs("\n\n", f);
+        ch.nseries++;
+    }
+    finish_chart(p, &ch, script, name, title);
+}
+
+/* The highest level at which every model that ran workload has an ok run;
+ * 0 when there is none. */
+static long common_level(struct plotter *p, const char *workload)
+{
+    long common[PLOT_MAX_LEVELS];
+    size_t nc = 0;
+    bool first = true;
+    for (size_t m = 0; m < p->nmodels; m++) {
+        long lv[PLOT_MAX_LEVELS];
+        size_t nl = plot_levels(p->summary, p->models[m], workload, lv, PLOT_MAX_LEVELS);
+        if (nl == 0)
+            continue;
+        if (first) {
+            memcpy(common, lv, nl * sizeof *lv);
+            nc = nl;
+            first = false;
+            continue;
+        }
+        size_t keep = 0;
+        for (size_t i = 0; i < nc; i++)
+            for (size_t j = 0; j < nl; j++)
+                if (common[i] == lv[j]) {
+                    common[keep++] = common[i];
+                    break;
+                }
+        nc = keep;
+    }
+    return nc > 0 ? common[nc - 1] : 0;
+}
+
+/* Decodes the corrected histogram of one run from DIR/runs/ID.json. */
+static int load_histogram(struct plotter *p, json_t *run, struct hdr *h)
+{
+    const char *file = json_string_value(json_object_get(run, "file"));
+    char path[PATH_MAX], err[256];
+    if (file == NULL || snprintf(path, sizeof path, "%s/%s", p->dir, file) >= (int)sizeof path) {
+        fprintf(stderr, "iobench plot: a run has no usable \"file\"\n");
+        return -1;
+    }
+    json_t *j = util_json_load(path, err, sizeof err);
+    if (j == NULL) {
+        fprintf(stderr, "iobench plot: %s\n", err);
+        return -1;
+    }
+    json_t *ioload = json_object_get(j, "ioload");
+    const char *b64 =
+        json_string_value(json_object_get(json_object_get(ioload, "histograms"), "corrected"));
+    int rc = b64 != NULL ? hdr_decode_base64(b64, h) : -1;
+    if (rc != 0)
+        fprintf(stderr, "iobench plot: %s: no decodable histograms.corrected\n", path);
+    json_decref(j);
+    return rc;
+}
+
+/* Points of the spectrum: x = 1/(1-p) at ten points a decade. */
+#define SPECTRUM_POINTS 51 /* x from 1 to 10^5 */
+
+static void chart_spectrum(struct plotter *p, const char *workload, const char *slug)
+{
+    long level = common_level(p, workload);
+    if (level == 0) {
+        printf("plot: %s: no level every model ran; no spectrum\n", workload);
+        return;
+    }
+    struct chart ch;
+    if (chart_open(p, &ch) != 0)
+        return;
+    FILE *f = ch.f;
+    for (size_t m = 0; m < p->nmodels; m++) {
+        json_t *runs[PLOT_MAX_TRIALS];
+        size_t nr = case_runs(p->summary, p->models[m], workload, level, runs, PLOT_MAX_TRIALS);
+        if (nr == 0)
+            continue;
+        /* values[point][trial] in microseconds */
+        double values[SPECTRUM_POINTS][PLOT_MAX_TRIALS];
+        size_t ntrials = 0;
+        int64_t fewest = INT64_MAX;
+        for (size_t r = 0; r < nr; r++) {
+            struct hdr h;
+            if (load_histogram(p, runs[r], &h) != 0) {
+                p->failures++;
+                continue;
+            }
+            if (h.total_count > 0) {
+                for (int k = 0; k < SPECTRUM_POINTS; k++) {
+                    double x = pow(10.0, k / 10.0);
+                    values[k][ntrials] =
+                        (double)hdr_value_at_percentile(&h, 100.0 * (1.0 - 1.0 / x));
+                }
+                if (h.total_count < fewest)
+                    fewest = h.total_count;
+                ntrials++;
+            }
+            hdr_free(&h);
+        }
+        dat_label(f, p->models[m]);
+        fputc('\n', f);
+        /* Beyond 1/(1-p) = count the tail is a single sample: stop there. */
+        for (int k = 0; k < SPECTRUM_POINTS && ntrials > 0; k++) {
+            double x = pow(10.0, k / 10.0);
+            if (k > 0 && x > (double)fewest)
+                break;
+            fprintf(f, "%.6g", x);
+            dat_stats(f, values[k], ntrials);
+            fputc('\n', f);
+        }
+        fputs("\n\n", f);
+        ch.nseries++;
+    }
+    char name[160], title[256];
+    snprintf(name, sizeof name, "spectrum-%s", slug);
+    snprintf(title, sizeof title, "%s: latency by percentile at %ld connections", workload, level);
+    finish_chart(p, &ch, "spectrum.gp", name, title);
+}
+
+/* Peak RSS against open connections, over every workload. */
+static void chart_memory(struct plotter *p)
+{
+    struct chart ch;
+    if (chart_open(p, &ch) != 0)
+        return;
+    FILE *f = ch.f;
+    json_t *all = json_object_get(p->summary, "runs");
+    for (size_t m = 0; m < p->nmodels; m++) {
+        long open[PLOT_MAX_LEVELS];
+        size_t no = 0, i;
+        json_t *run;
+        json_array_foreach(all, i, run)
+        {
+            if (run_ok(run) && str_eq(run, "model", p->models[m]))
+                set_add(open, &no, PLOT_MAX_LEVELS,
+                        (long)json_integer_value(json_object_get(run, "open_connections")));
+        }
+        if (no == 0)
+            continue;
+        qsort(open, no, sizeof *open, cmp_long);
+        dat_label(f, p->models[m]);
+        fputc('\n', f);
+        for (size_t o = 0; o < no; o++) {
+            double v[PLOT_MAX_TRIALS * 4];
+            size_t n = 0;
+            json_array_foreach(all, i, run)
+            {
+                if (n < sizeof v / sizeof v[0] && run_ok(run) &&
+                    str_eq(run, "model", p->models[m]) &&
+                    json_integer_value(json_object_get(run, "open_connections")) == open[o] &&
+                    json_path_number(run, "server.rss_peak_kb", &v[n]))
+                    v[n++] /= 1024.0;
+            }
+            if (n == 0)
+                continue;
+            fprintf(f, "%ld", open[o]);
+            dat_stats(f, v, n);
+            fputc('\n', f);
+        }
+        fputs("\n\n", f);
+        ch.nseries++;
+    }
+    finish_chart(p, &ch, "memory.gp", "memory",
+                 "server peak RSS against open connections (all workloads)");
+}
+
+static void plot_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: iobench plot [DIR]\n"
+            "  Draws the charts of a results directory (default results/latest) into\n"
+            "  DIR/plots/*.png and *.svg with gnuplot, from the scripts in %s.\n",
+            plot_scripts_dir());
+}
+
+int plot_dir_args(const char *cmd, int argc, char **argv, void (*usage)(FILE *), const char **dir)
+{
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0; /* glibc: a full re-scan, whatever parsed argv before */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        fprintf(stderr, "iobench %s: unknown option '%s' (see iobench %s --help)\n", cmd,
+                argv[optind - 1], cmd);
+        return 2;
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "iobench %s: one results directory at most (see iobench %s --help)\n", cmd,
+                cmd);
+        return 2;
+    }
+    *dir = util_results_dir(optind < argc ? argv[optind] : NULL);
+    return -1;
+}
+
+int plot_main(int argc, char **argv)
+{
+    const char *dir;
+    int rc = plot_dir_args("plot", argc, argv, plot_usage, &dir);
+    if (rc >= 0)
+        return rc;
+    struct plotter p = {0};
+    char err[512];
+    if (snprintf(p.dir, sizeof p.dir, "%s", dir) >= (int)sizeof p.dir ||
+        snprintf(p.plots, sizeof p.plots, "%s/plots", dir) >= (int)sizeof p.plots ||
+        snprintf(p.data, sizeof p.data, "%s/plots/data", dir) >= (int)sizeof p.data) {
+        fprintf(stderr, "iobench plot: %s: path too long\n", dir);
+        return 1;
+    }
+    p.summary = plot_load_summary(p.dir, err, sizeof err);
+    if (p.summary == NULL) {
+        fprintf(stderr, "iobench plot: %s\n", err);
+        return 1;
+    }
+    if (util_mkdir_p(p.data) != 0) {
+        fprintf(stderr, "iobench plot: mkdir %s: %s\n", p.data, strerror(errno));
+        json_decref(p.summary);
+        return 1;
+    }
+    p.nmodels = plot_names(p.summary, "model", p.models, PLOT_MAX_NAMES);
+    if (p.nmodels > PLOT_MAX_NAMES)
+        p.nmodels = PLOT_MAX_NAMES;
+    const char *workloads[PLOT_MAX_NAMES];
+    size_t nw = plot_names(p.summary, "workload", workloads, PLOT_MAX_NAMES);
+    if (nw > PLOT_MAX_NAMES)
+        nw = PLOT_MAX_NAMES;
+
+    for (size_t w = 0; w < nw; w++) {
+        char slug[128], name[160], title[256];
+        plot_slug(workloads[w], slug, sizeof slug);
+        static const char *const tput[] = {"throughput_rps"}, *const none[] = {""};
+        static const char *const lat[] = {"latency_us.p99", "latency_us.p50"};
+        static const char *const lat_sfx[] = {" p99", " p50"};
+        static const char *const cpu[] = {"server.cpu_per_request_us"};
+
+        snprintf(name, sizeof name, "throughput-%s", slug);
+        snprintf(title, sizeof title, "%s: throughput against concurrency", workloads[w]);
+        chart_by_level(&p, workloads[w], tput, none, 1, "throughput.gp", name, title);
+
+        snprintf(name, sizeof name, "latency-%s", slug);
+        snprintf(title, sizeof title, "%s: p50 and p99 latency against concurrency", workloads[w]);
+        chart_by_level(&p, workloads[w], lat, lat_sfx, 2, "latency.gp", name, title);
+
+        snprintf(name, sizeof name, "cpu-%s", slug);
+        snprintf(title, sizeof title, "%s: server CPU time per request", workloads[w]);
+        chart_by_level(&p, workloads[w], cpu, none, 1, "cpu.gp", name, title);
+
+        chart_spectrum(&p, workloads[w], slug);
+    }
+    chart_memory(&p);
+    json_decref(p.summary);
+    printf("plot: %d charts (PNG and SVG) in %s\n", p.charts, p.plots);
+    if (p.failures > 0) {
+        fprintf(stderr, "iobench plot: %d charts failed\n", p.failures);
+        return 1;
+    }
+    return 0;
+}
