@@ -106,3 +106,15 @@ int net_accept(int lfd, bool nonblock)
     }
     return -1;
 }
+
+int net_set_async(int fd, int signo, bool nonblock)
+{
+    if (fcntl(fd, F_SETOWN, getpid()) < 0 || fcntl(fd, F_SETSIG, signo) < 0)
+        return -1;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -1;
+    fl |= O_ASYNC;
+    fl = nonblock ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, fl);
+}

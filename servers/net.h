@@ -23,4 +23,10 @@ int net_accept(int lfd, bool nonblock);
 /* Sets or clears O_NONBLOCK. */
 int net_set_nonblock(int fd, bool on);
 
+/* Signal-driven I/O on fd: this process owns it (F_SETOWN), readiness is
+ * reported with the realtime signal signo (F_SETSIG, which also makes the
+ * kernel fill si_fd), and O_ASYNC turns it on. O_NONBLOCK is set too when
+ * nonblock. */
+int net_set_async(int fd, int signo, bool nonblock);
+
 #endif

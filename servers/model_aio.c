@@ -1,0 +1,299 @@
+/* aio: POSIX asynchronous I/O (aio_read/aio_write), completions as signals.
+ *
+ * Each connection has at most one request in flight: an aio_read into the
+ * connection's input buffer, or an aio_write of its pending output. A
+ * completion is reported with a realtime signal carrying the connection in
+ * sival_ptr, taken synchronously with sigtimedwait(). AIO cannot accept, so
+ * the listening socket uses signal-driven I/O (O_ASYNC, F_SETSIG) on another
+ * realtime signal and the same wait serves both.
+ *
+ * How glibc implements it shapes every figure this model produces:
+ * - There is no kernel AIO for sockets in glibc: each request is handed to a
+ *   pool of helper threads that perform an ordinary blocking read() or
+ *   write(). A read on a keep-alive connection therefore holds one helper
+ *   thread blocked until the client speaks. With fewer threads than
+ *   connections, idle connections starve busy ones; so the pool is sized
+ *   deliberately with aio_init() (--aio-threads, 256 by default) and the
+ *   model is, in effect, a thread-per-connection server with an extra
+ *   hand-off (and a signal) per I/O operation. Expect it to be slower than
+ *   the thread model, and to stall once connections outnumber threads.
+ * - glibc queues requests on the same descriptor behind each other: a
+ *   write issued while a read is blocked on that socket would wait for the
+ *   read. So reads are issued only when nothing is left to write.
+ * - The sockets are blocking (a non-blocking read would complete at once
+ *   with EAGAIN and spin).
+ * - aio_cancel() cannot cancel a read already blocked in a helper thread.
+ *   Closing the descriptor under it would let the number be reused while
+ *   the read still runs; instead the socket is shut down, which makes the
+ *   blocked read return 0, and it is closed when the completion comes in.
+ * - A completion signal that does not fit the realtime queue is lost; a
+ *   once-a-second sweep with aio_error() finds such operations. */
+#include <aio.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "net.h"
+#include "timerheap.h"
+
+#define SIG_ACCEPT (SIGRTMIN + 1)
+#define SIG_DONE (SIGRTMIN + 2)
+#define ACCEPT_BATCH 64
+#define SWEEP_MS 1000
+
+struct aconn {
+    struct conn *c;
+    int fd;
+    struct aiocb cb; /* the one operation in flight */
+    bool pending, reading;
+    bool closing;
+    struct theap_node timer; /* must stay at a fixed place: see drop */
+    struct aconn *prev, *next;
+};
+
+static struct {
+    struct aconn *head; /* every open connection, for sweeps and draining */
+    struct theap timers;
+    int count;
+    bool listen_ready;
+} L;
+
+static void unlink_conn(struct aconn *a)
+{
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        L.head = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+}
+
+static void finish(struct aconn *a)
+{
+    theap_remove(&L.timers, &a->timer);
+    unlink_conn(a);
+    conn_free(a->c);
+    close(a->fd);
+    free(a);
+    L.count--;
+}
+
+static void begin_close(struct aconn *a)
+{
+    a->closing = true;
+    theap_remove(&L.timers, &a->timer);
+    if (a->pending)
+        shutdown(a->fd, SHUT_RDWR); /* wakes a blocked helper read */
+    else
+        finish(a);
+}
+
+static int submit(struct aconn *a, bool reading, void *buf, size_t len)
+{
+    memset(&a->cb, 0, sizeof a->cb);
+    a->cb.aio_fildes = a->fd;
+    a->cb.aio_buf = buf;
+    a->cb.aio_nbytes = len;
+    a->cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+    a->cb.aio_sigevent.sigev_signo = SIG_DONE;
+    a->cb.aio_sigevent.sigev_value.sival_ptr = a;
+    int rc = reading ? aio_read(&a->cb) : aio_write(&a->cb);
+    if (rc == 0) {
+        a->pending = true;
+        a->reading = reading;
+    }
+    return rc;
+}
+
+/* Runs the protocol and starts the next operation it asks for. */
+static void advance(struct aconn *a, int64_t now)
+{
+    if (a->closing) {
+        if (!a->pending)
+            finish(a);
+        return;
+    }
+    if (a->pending)
+        return; /* one operation at a time; its completion brings us back */
+    int want = conn_process(a->c, now);
+    if (want & CONN_CLOSE) {
+        begin_close(a);
+        return;
+    }
+    int rc = 0;
+    if (want & CONN_WANT_WRITE) {
+        struct iovec iov[1];
+        if (conn_out_iov(a->c, iov, 1) == 1)
+            rc = submit(a, false, iov[0].iov_base, iov[0].iov_len);
+    } else if (want & CONN_WANT_READ) {
+        size_t room;
+        char *space = conn_in_space(a->c, &room);
+        rc = submit(a, true, space, room);
+    }
+    if (rc < 0 || theap_set(&L.timers, &a->timer, conn_deadline(a->c)) < 0)
+        begin_close(a);
+}
+
+/* Collects a finished operation, if it has finished. */
+static void complete(struct aconn *a, int64_t now)
+{
+    if (!a->pending || aio_error(&a->cb) == EINPROGRESS)
+        return;
+    ssize_t n = aio_return(&a->cb);
+    a->pending = false;
+    if (a->closing) {
+        finish(a);
+        return;
+    }
+    if (n < 0) {
+        begin_close(a);
+        return;
+    }
+    if (a->reading) {
+        if (n == 0)
+            conn_in_eof(a->c);
+        else
+            conn_in_commit(a->c, (size_t)n);
+    } else {
+        conn_out_consumed(a->c, (size_t)n);
+    }
+    advance(a, now);
+}
+
+static void accept_all(int lfd, const struct server_config *cfg, int64_t now)
+{
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = net_accept(lfd, false); /* blocking: helpers block, not spin */
+        if (fd < 0) {
+            L.listen_ready = errno == EMFILE;
+            return;
+        }
+        struct aconn *a = L.count < cfg->max_conns ? calloc(1, sizeof *a) : NULL;
+        struct conn *c = a ? conn_new(fd, cfg, "aio", now) : NULL;
+        if (!c) {
+            free(a);
+            conn_reject(fd, "aio");
+            continue;
+        }
+        a->c = c;
+        a->fd = fd;
+        theap_node_init(&a->timer);
+        a->next = L.head;
+        if (L.head)
+            L.head->prev = a;
+        L.head = a;
+        L.count++;
+        advance(a, now);
+    }
+    L.listen_ready = true;
+}
+
+static void sweep(int64_t now)
+{
+    for (struct aconn *a = L.head, *next; a; a = next) {
+        next = a->next;
+        complete(a, now);
+    }
+}
+
+static int aio_serve(int lfd, const struct server_config *cfg)
+{
+    /* glibc's helper threads inherit the mask of the thread that starts
+     * them, so block first: every signal then waits for sigtimedwait. */
+    sigset_t set;
+    server_stop_sigset(&set);
+    sigaddset(&set, SIG_ACCEPT);
+    sigaddset(&set, SIG_DONE);
+    sigaddset(&set, SIGIO);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    struct aioinit init = {
+        .aio_threads = cfg->aio_threads, .aio_num = cfg->aio_threads, .aio_idle_time = 1};
+    aio_init(&init);
+    if (net_set_async(lfd, SIG_ACCEPT, true) < 0)
+        return -1;
+    L.listen_ready = true;
+    bool draining = false;
+    int64_t drain_deadline = 0, next_sweep = server_now_ms() + SWEEP_MS;
+
+    for (;;) {
+        int64_t now = server_now_ms();
+        if (server_stopping() && !draining) {
+            draining = true;
+            drain_deadline = now + cfg->drain_timeout_ms;
+            for (struct aconn *a = L.head, *next; a; a = next) {
+                next = a->next;
+                conn_drain(a->c);
+                if (!a->pending || a->reading) {
+                    /* An idle connection's blocked read ends now. */
+                    if (a->pending)
+                        shutdown(a->fd, SHUT_RD);
+                    else
+                        advance(a, now);
+                }
+            }
+        }
+        if (draining && L.count == 0)
+            break;
+        if (draining && now >= drain_deadline) {
+            for (struct aconn *a = L.head; a; a = a->next)
+                shutdown(a->fd, SHUT_RDWR);
+            drain_deadline = now + 1000; /* the helpers return promptly now */
+            if (cfg->drain_timeout_ms < 0)
+                break;
+        }
+        if (L.listen_ready && !draining)
+            accept_all(lfd, cfg, now);
+        struct theap_node *t;
+        while ((t = theap_top(&L.timers)) && t->when <= now) {
+            struct aconn *a = (struct aconn *)((char *)t - offsetof(struct aconn, timer));
+            theap_remove(&L.timers, t);
+            advance(a, now);
+        }
+        if (now >= next_sweep) {
+            sweep(now);
+            next_sweep = now + SWEEP_MS;
+        }
+
+        int64_t wait = next_sweep - now;
+        if (L.listen_ready && !draining)
+            wait = 0;
+        if ((t = theap_top(&L.timers)) && t->when - now < wait)
+            wait = t->when - now;
+        if (draining && drain_deadline - now < wait)
+            wait = drain_deadline - now;
+        if (wait < 0)
+            wait = 0;
+        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+        siginfo_t si;
+        int signo = sigtimedwait(&set, &si, &ts);
+        static const struct timespec zero = {0, 0};
+        for (int i = 0; signo > 0 && i < 4096; i++) {
+            now = server_now_ms();
+            if (signo == SIG_DONE)
+                complete(si.si_value.sival_ptr, now);
+            else if (signo == SIG_ACCEPT)
+                L.listen_ready = !draining;
+            else if (signo == SIGIO) {
+                L.listen_ready = !draining; /* queue overflow: look everywhere */
+                sweep(now);
+            } else
+                server_take_signal(signo);
+            signo = sigtimedwait(&set, &si, &zero);
+        }
+        if (signo < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+    }
+    theap_free(&L.timers);
+    return 0;
+}
+
+const struct model model_aio = {
+    .name = "aio",
+    .summary = "POSIX AIO (glibc helper threads), completions as realtime signals",
+    .serve = aio_serve,
+};
