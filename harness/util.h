@@ -20,9 +20,9 @@ int util_json_save(const char *path, json_t *j);
 /* Loads a JSON file; NULL with a one-line reason ("path:line:col: text")
  * in err on failure. The caller json_decref's the result. */
 json_t *util_json_load(const char *path, char *err, size_t errlen);
-/* The results directory named by arg: arg itself when it is a directory,
- * else "results/latest" when arg is NULL. Returns arg, or a static string;
- * the path is not checked for existence when arg is NULL. */
+/* The results directory a subcommand reads: arg when not NULL, else
+ * "results/latest" (relative to the working directory). Not checked for
+ * existence: the caller's load of summary.json reports a missing one. */
 const char *util_results_dir(const char *arg);
 /* mkdir -p with mode 0755; 0, or -1 with errno set. */
 int util_mkdir_p(const char *path);
@@ -49,6 +49,11 @@ int util_cpu_count(void);
 /* Reads a whole small file (at most cap-1 bytes) NUL-terminated into buf.
  * Returns its length, or -1 with errno set. */
 long util_read_file(const char *path, char *buf, size_t cap);
+/* The value of the last "Key: value" line of text whose key matches key
+ * (case-insensitively; blanks before the colon allowed, as in /proc), trimmed,
+ * into out. Returns out, or NULL when no line matches. Serves /proc files
+ * and HTTP heads alike. */
+const char *util_line_value(const char *text, const char *key, char *out, size_t cap);
 /* strtol/strtod over the whole string with range checks: 0 or -1. */
 int util_parse_long(const char *s, long lo, long hi, long *out);
 int util_parse_double(const char *s, double lo, double hi, double *out);
