@@ -1,0 +1,81 @@
+# iobench: a thin front door. CMake does the building; this file installs
+# what is missing (scripts/deps.sh), configures the build directories and
+# forwards. `make bench` and `make test` are all a fresh clone needs.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+SUITE      ?= default
+FUZZ_SECONDS ?= 60
+CMAKE_FLAGS ?=
+
+IOBENCH := $(BUILD)/harness/iobench
+# The suites that exercise real servers; the sanitizer builds run these.
+SERVER_TESTS := conformance|hostile|ioload
+THREADED_TESTS := conformance|hostile|ioload
+
+.PHONY: all deps build build-asan build-tsan test test-asan check tsan fuzz \
+        bench bench-quick bench-models bench-ioload format clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh all
+
+# Configure once per directory; re-running cmake --build picks up changes.
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOBENCH_SANITIZE=address $(CMAKE_FLAGS)
+$(TSAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOBENCH_SANITIZE=thread $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+build-tsan: deps $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+
+# Every suite on the Release build, then the server suites again under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+test: build build-asan
+	ctest --test-dir $(BUILD) --output-on-failure
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -R '$(SERVER_TESTS)'
+
+# The threaded code (thread and aio models, ioload) under ThreadSanitizer.
+tsan: build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  IOBENCH_TEST_MODELS=thread,aio \
+	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -R '$(THREADED_TESTS)'
+
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# make test, plus ThreadSanitizer and a bounded fuzz run.
+check: test tsan fuzz
+
+bench: build
+	$(IOBENCH) run --suite $(SUITE)
+	$(IOBENCH) plot results/latest
+	$(IOBENCH) report results/latest
+	@echo "results: $$(readlink -f results/latest)"
+
+bench-quick:
+	$(MAKE) bench SUITE=quick
+
+# Reference benchmarks (not tests): each model against nginx, ioload against wrk.
+bench-models: build
+	bash scripts/bench-models.sh
+bench-ioload: build
+	bash scripts/bench-ioload.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz
