@@ -1,0 +1,63 @@
+/* ioload_engine: the worker threads that generate load and measure it.
+ *
+ * Each thread owns a libcurl multi handle for the measured connections,
+ * another for the idle ones, one epoll instance and a timerfd per multi
+ * handle, and its own histograms and counters; results are merged when all
+ * threads have finished, so the request path takes no lock. */
+#ifndef IOBENCH_IOLOAD_ENGINE_H
+#define IOBENCH_IOLOAD_ENGINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "hdr.h"
+#include "ioload_errors.h"
+#include "ioload_opts.h"
+
+#define IOLOAD_HDR_LOWEST 1
+#define IOLOAD_HDR_HIGHEST 100000000 /* 100 s in microseconds */
+#define IOLOAD_HDR_DIGITS 3
+
+struct ioload_tl_entry {
+    int64_t requests;
+    int64_t errors;
+    int64_t p50_us; /* -1 when no latency was recorded in that second */
+    int64_t p99_us;
+};
+
+struct ioload_result {
+    struct hdr corrected;   /* from each request's scheduled time */
+    struct hdr uncorrected; /* from the time it was handed to libcurl */
+    int64_t requests;       /* completed in the measured interval */
+    int64_t successes;      /* 2xx */
+    int64_t errors;
+    int64_t bytes; /* response body bytes */
+    struct ioload_errors err;
+    /* Open loop only. */
+    int64_t scheduled; /* scheduled in the measured interval */
+    int64_t late;      /* sent > 1 ms after their time, or never sent */
+    int64_t unsent;    /* still waiting for a free connection at the end */
+    int64_t max_send_lag_us;
+    double elapsed_s;
+    double cpu_user_s, cpu_sys_s; /* worker threads, measured interval */
+    double cpu_thread_s;          /* CLOCK_THREAD_CPUTIME_ID, same interval */
+    struct timespec start_wall, end_wall;
+    struct ioload_tl_entry *timeline;
+    size_t timeline_len;
+    int idle_established;
+    int64_t internal_errors; /* failed epoll/timer/libcurl calls */
+    bool interrupted;        /* SIGINT/SIGTERM cut the run short */
+};
+
+/* Runs the load cfg describes and fills res (caller ioload_result_free's
+ * it). stop, when non-NULL, ends the run early once it becomes non-zero
+ * (a signal handler sets it). Returns 0 when the run happened, request
+ * errors included, or -1 with a message in err when it could not run. */
+int ioload_run(const struct ioload_config *cfg, volatile sig_atomic_t *stop,
+               struct ioload_result *res, char *err, size_t errlen);
+void ioload_result_free(struct ioload_result *res);
+
+#endif
