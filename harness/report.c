@@ -295,7 +295,7 @@ static void headline_table(struct doc *d, json_t *s, const char *workload, const
     char align[REPORT_MAX_LEVELS + 2];
     if (cells == NULL)
         return;
-    snprintf(cells[0], REPORT_CELL, "model \\ connections");
+    snprintf(cells[0], REPORT_CELL, "model / connections");
     align[0] = 'l';
     for (size_t l = 0; l < nl; l++) {
         snprintf(cells[l + 1], REPORT_CELL, "%ld", levels[l]);
