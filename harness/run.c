@@ -931,6 +931,11 @@ finish:;
     json_object_set_new(r->summary, "incomplete_reason",
                         run_interrupted ? json_string("interrupted") : json_null());
     save_summary(r);
+    /* Logs are kept only for failures; an empty logs/ would only be noise. */
+    char logs[PATH_MAX];
+    snprintf(logs, sizeof logs, "%s/logs", r->dir);
+    if (rmdir(logs) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+        fprintf(stderr, "iobench run: cannot remove empty %s: %s\n", logs, strerror(errno));
     update_latest(r);
     if (!r->quiet && r->tty)
         fputc('\n', stderr);

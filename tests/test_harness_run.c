@@ -1,0 +1,481 @@
+/* iobench run, end to end: the real iobench driving real ioserve and ioload
+ * processes on a tiny suite (tests/data/suite-tiny.json: select and thread,
+ * one 1 s run each).
+ *
+ * The test process makes itself a child subreaper, so any process iobench
+ * leaves behind is re-parented here and shows up as a child of the test. */
+#include "testsupport.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TINY_SUITE IOBENCH_SOURCE_DIR "/tests/data/suite-tiny.json"
+
+static char tmpdir[PATH_MAX];
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void setup(void)
+{
+    cr_assert_neq(iobench_path()[0], '\0', "iobench was not built");
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/iobench-run-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void teardown(void)
+{
+    if (tmpdir[0] != '\0')
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Starts iobench with args (NULL-terminated, after "iobench"), stdout and
+ * stderr into tmpdir/stdout and tmpdir/stderr. */
+static pid_t start_iobench(const char *const *args)
+{
+    char out[PATH_MAX + 16], err[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/stdout", tmpdir);
+    snprintf(err, sizeof err, "%s/stderr", tmpdir);
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = iobench_path();
+    for (; *args != NULL && n < 31; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 ||
+            prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits for pid up to timeout_ms; SIGKILLs it past that. Its wait status,
+ * or -1 when it had to be killed. */
+static int wait_iobench(pid_t pid, int timeout_ms)
+{
+    long deadline = mono_ms() + timeout_ms;
+    int status;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid)
+            return status;
+        if (got < 0 && errno != EINTR)
+            return -1;
+        if (mono_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        sleep_ms(20);
+    }
+}
+
+static int run_iobench(const char *const *args, int timeout_ms)
+{
+    return wait_iobench(start_iobench(args), timeout_ms);
+}
+
+static char *slurp(const char *name)
+{
+    static char buf[65536];
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "r");
+    buf[0] = '\0';
+    if (f != NULL) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+/* The results directory: the last line of iobench's stdout. */
+static const char *results_dir(void)
+{
+    static char dir[PATH_MAX];
+    char *out = slurp("stdout");
+    size_t len = strlen(out);
+    while (len > 0 && out[len - 1] == '\n')
+        out[--len] = '\0';
+    char *nl = strrchr(out, '\n');
+    snprintf(dir, sizeof dir, "%s", nl != NULL ? nl + 1 : out);
+    return dir;
+}
+
+static json_t *load_json(const char *dir, const char *file)
+{
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    cr_assert_not_null(j, "%s does not parse: %s", path, je.text);
+    return j;
+}
+
+/* Direct children of pid whose comm is name. */
+static int children_named(pid_t pid, const char *name, pid_t *out, int max)
+{
+    char path[128], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    int n = 0;
+    char *p = buf, *end;
+    for (long c = strtol(p, &end, 10); end != p && n < max; c = strtol(p, &end, 10)) {
+        p = end;
+        char cpath[64], comm[64] = "";
+        snprintf(cpath, sizeof cpath, "/proc/%ld/comm", c);
+        FILE *cf = fopen(cpath, "r");
+        if (cf == NULL)
+            continue;
+        if (fgets(comm, sizeof comm, cf) != NULL)
+            comm[strcspn(comm, "\n")] = '\0';
+        fclose(cf);
+        if (strcmp(comm, name) == 0)
+            out[n++] = (pid_t)c;
+    }
+    return n;
+}
+
+/* After iobench has gone: whatever it did not stop and reap itself is now
+ * our child, alive or a zombie (its children die with it through
+ * PR_SET_PDEATHSIG, so "alive" alone would miss them). Kills and reaps such
+ * processes so the next test starts clean; returns how many there were. */
+static int leftovers(void)
+{
+    int n = proc_child_count(getpid());
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
+    FILE *f = fopen(path, "r");
+    long c;
+    while (f != NULL && fscanf(f, "%ld", &c) == 1)
+        kill((pid_t)c, SIGKILL);
+    if (f != NULL)
+        fclose(f);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        ;
+    return n;
+}
+
+static void expect_keys(json_t *obj, const char *what, const char *const *keys)
+{
+    cr_assert(json_is_object(obj), "%s is not an object", what);
+    for (const char *const *k = keys; *k != NULL; k++)
+        cr_expect_not_null(json_object_get(obj, *k), "%s lacks \"%s\"", what, *k);
+}
+
+static void check_run_object(json_t *run)
+{
+    static const char *const keys[] = {"id",           "model",
+                                       "workload",     "concurrency",
+                                       "trial",        "idle_connections",
+                                       "slow_clients", "open_connections",
+                                       "status",       "error",
+                                       "file",         "throughput_rps",
+                                       "successes",    "requests",
+                                       "errors",       "latency_us",
+                                       "server",       NULL};
+    static const char *const server_keys[] = {
+        "cpu_user_s",         "cpu_sys_s",   "cpu_per_request_us", "rss_peak_kb",
+        "rss_mean_kb",        "threads_max", "processes_max",      "ctx_voluntary",
+        "ctx_involuntary",    "samples",     "exit_status",        "clean_exit",
+        "leftover_processes", NULL};
+    expect_keys(run, "run", keys);
+    expect_keys(json_object_get(run, "server"), "run.server", server_keys);
+    cr_expect_eq(json_integer_value(json_object_get(run, "open_connections")),
+                 json_integer_value(json_object_get(run, "concurrency")) +
+                     json_integer_value(json_object_get(run, "idle_connections")) +
+                     json_integer_value(json_object_get(run, "slow_clients")));
+}
+
+/* An ok run carries figures that came from a real measurement. */
+static void check_ok_run(json_t *run)
+{
+    static const char *const lat_keys[] = {"p50", "p90", "p99", "p99_9", "max", NULL};
+    cr_assert_str_eq(json_string_value(json_object_get(run, "status")), "ok", "run %s: %s",
+                     json_string_value(json_object_get(run, "id")),
+                     json_string_value(json_object_get(run, "error")));
+    cr_expect(json_is_null(json_object_get(run, "error")));
+    cr_expect_gt(json_number_value(json_object_get(run, "throughput_rps")), 0);
+    cr_expect_gt(json_integer_value(json_object_get(run, "requests")), 0);
+    cr_expect_gt(json_integer_value(json_object_get(run, "successes")), 0);
+    json_t *lat = json_object_get(run, "latency_us");
+    expect_keys(lat, "run.latency_us", lat_keys);
+    cr_expect_leq(json_number_value(json_object_get(lat, "p50")),
+                  json_number_value(json_object_get(lat, "max")));
+    json_t *srv = json_object_get(run, "server");
+    cr_expect(json_is_true(json_object_get(srv, "clean_exit")));
+    cr_expect_eq(json_integer_value(json_object_get(srv, "exit_status")), 0);
+    cr_expect_eq(json_integer_value(json_object_get(srv, "leftover_processes")), 0);
+    cr_expect_gt(json_integer_value(json_object_get(srv, "samples")), 0);
+    cr_expect_gt(json_integer_value(json_object_get(srv, "rss_peak_kb")), 0);
+    cr_expect_geq(json_integer_value(json_object_get(srv, "threads_max")), 1);
+}
+
+static json_t *check_summary(const char *dir)
+{
+    static const char *const keys[] = {"schema",
+                                       "schema_version",
+                                       "complete",
+                                       "incomplete_reason",
+                                       "iobench_version",
+                                       "git_commit",
+                                       "suite",
+                                       "start",
+                                       "end",
+                                       "env",
+                                       "pinning",
+                                       "verify",
+                                       "runs",
+                                       "failures",
+                                       NULL};
+    static const char *const env_keys[] = {"hostname",     "kernel",  "cpu_model",       "cores",
+                                           "mem_total_kb", "libcurl", "ioserve_version", NULL};
+    static const char *const pin_keys[] = {"enabled", "server_cpus", "load_cpus", "reason", NULL};
+    json_t *s = load_json(dir, "summary.json");
+    expect_keys(s, "summary", keys);
+    cr_expect_str_eq(json_string_value(json_object_get(s, "schema")), "iobench-summary");
+    cr_expect_eq(json_integer_value(json_object_get(s, "schema_version")), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(s, "suite"), "file")),
+                     TINY_SUITE);
+    expect_keys(json_object_get(s, "env"), "summary.env", env_keys);
+    expect_keys(json_object_get(s, "pinning"), "summary.pinning", pin_keys);
+    cr_expect(json_is_array(json_object_get(s, "runs")));
+    cr_expect(json_is_array(json_object_get(s, "failures")));
+    return s;
+}
+
+/* Every runs/<id>.json the summary names parses and holds the same run and
+ * ioload's result (for runs that got that far). */
+static void check_run_files(const char *dir, json_t *runs)
+{
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        check_run_object(run);
+        json_t *f = load_json(dir, json_string_value(json_object_get(run, "file")));
+        cr_expect(json_equal(json_object_get(f, "run"), run), "runs file differs from summary");
+        json_t *io = json_object_get(f, "ioload");
+        if (strcmp(json_string_value(json_object_get(run, "status")), "ok") == 0)
+            cr_expect_str_eq(json_string_value(json_object_get(io, "schema")), "ioload-result");
+        json_decref(f);
+    }
+}
+
+TestSuite(harness_run, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(harness_run, tiny_suite_end_to_end)
+{
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    int status = run_iobench(args, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "iobench run: status %d, stderr: %s",
+              status, slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    const char *dir = results_dir();
+    cr_assert_eq(strncmp(dir, tmpdir, strlen(tmpdir)), 0, "last stdout line %s", dir);
+
+    json_t *s = check_summary(dir);
+    cr_expect(json_is_true(json_object_get(s, "complete")));
+    cr_expect(json_is_null(json_object_get(s, "incomplete_reason")));
+    json_t *verify = json_object_get(s, "verify");
+    cr_expect(json_is_true(json_object_get(json_object_get(verify, "select"), "ok")));
+    cr_expect(json_is_true(json_object_get(json_object_get(verify, "thread"), "ok")));
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2);
+    /* Models are interleaved within each (workload, level, trial). */
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(runs, 0), "model")),
+                     "select");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(runs, 1), "model")),
+                     "thread");
+    check_ok_run(json_array_get(runs, 0));
+    check_ok_run(json_array_get(runs, 1));
+    cr_expect_eq(json_array_size(json_object_get(s, "failures")), 0);
+    check_run_files(dir, runs);
+
+    char latest[PATH_MAX + 16], target[PATH_MAX], real_dir[PATH_MAX];
+    snprintf(latest, sizeof latest, "%s/latest", tmpdir);
+    cr_assert_not_null(realpath(latest, target), "no %s", latest);
+    cr_assert_not_null(realpath(dir, real_dir));
+    cr_expect_str_eq(target, real_dir);
+    json_decref(s);
+}
+
+struct killer {
+    pid_t iobench;
+    volatile bool stop;
+    pid_t killed;
+};
+
+/* Kills the first ioserve iobench runs while an ioload runs beside it (a
+ * benchmark run, not a verification), once. */
+static void *kill_server_once(void *arg)
+{
+    struct killer *k = arg;
+    while (!k->stop && k->killed == 0) {
+        pid_t srv[8], load[8];
+        if (children_named(k->iobench, "ioload", load, 8) > 0 &&
+            children_named(k->iobench, "ioserve", srv, 8) > 0 && kill(srv[0], SIGKILL) == 0)
+            k->killed = srv[0];
+        sleep_ms(5);
+    }
+    return NULL;
+}
+
+Test(harness_run, crashing_server_fails_its_run_only)
+{
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    struct killer k = {.iobench = start_iobench(args)};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, kill_server_once, &k), 0);
+    int status = wait_iobench(k.iobench, 30000);
+    k.stop = true;
+    pthread_join(t, NULL);
+    cr_assert_neq(k.killed, 0, "no server was seen running beside ioload");
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+
+    const char *dir = results_dir();
+    json_t *s = check_summary(dir);
+    cr_expect(json_is_true(json_object_get(s, "complete")));
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2);
+    json_t *failed = json_array_get(runs, 0);
+    cr_expect_str_eq(json_string_value(json_object_get(failed, "status")), "failed");
+    const char *why = json_string_value(json_object_get(failed, "error"));
+    cr_assert_not_null(why);
+    cr_expect_not_null(strstr(why, "signal 9"), "error: %s", why);
+    json_t *srv = json_object_get(failed, "server");
+    cr_expect(json_is_false(json_object_get(srv, "clean_exit")));
+    cr_expect_eq(json_integer_value(json_object_get(srv, "exit_status")), 128 + SIGKILL);
+    /* The next model still ran, and ran well. */
+    check_ok_run(json_array_get(runs, 1));
+    json_t *failures = json_object_get(s, "failures");
+    cr_assert_eq(json_array_size(failures), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(failures, 0), "model")),
+                     json_string_value(json_object_get(failed, "model")));
+    check_run_files(dir, runs);
+    json_decref(s);
+}
+
+Test(harness_run, sigint_stops_everything_and_marks_incomplete)
+{
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    pid_t pid = start_iobench(args);
+    pid_t load[8];
+    long deadline = mono_ms() + 20000;
+    while (children_named(pid, "ioload", load, 8) == 0 && mono_ms() < deadline)
+        sleep_ms(5);
+    cr_assert_lt(mono_ms(), deadline, "ioload never started");
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    int status = wait_iobench(pid, 15000);
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    json_t *s = check_summary(results_dir());
+    cr_expect(json_is_false(json_object_get(s, "complete")));
+    cr_expect_str_eq(json_string_value(json_object_get(s, "incomplete_reason")), "interrupted");
+    /* The interrupted run was not finished, so it is not recorded. */
+    cr_expect_eq(json_array_size(json_object_get(s, "runs")), 0);
+    json_decref(s);
+}
+
+/* A stand-in for ioserve and ioload that leaves a mark if ever started. */
+static void write_marker_script(const char *path, const char *marker)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "#!/bin/sh\ntouch '%s'\nexit 1\n", marker);
+    fclose(f);
+    cr_assert_eq(chmod(path, 0755), 0);
+}
+
+Test(harness_run, unwritable_out_fails_before_any_load)
+{
+    char file[PATH_MAX + 16], out[PATH_MAX + 32], fake[PATH_MAX + 16], marker[PATH_MAX + 16];
+    snprintf(file, sizeof file, "%s/file", tmpdir);
+    snprintf(out, sizeof out, "%s/sub", file);
+    snprintf(fake, sizeof fake, "%s/fake.sh", tmpdir);
+    snprintf(marker, sizeof marker, "%s/started", tmpdir);
+    FILE *f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    write_marker_script(fake, marker);
+    /* A path under a regular file cannot be created, even by root. */
+    const char *args[] = {"run",       "--suite", TINY_SUITE, "--out", out,
+                          "--ioserve", fake,      "--ioload", fake,    NULL};
+    int status = run_iobench(args, 10000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+    const char *err = slurp("stderr");
+    const char *nl = strchr(err, '\n');
+    cr_expect(nl != NULL && nl[1] == '\0', "expected one line on stderr, got: %s", err);
+    cr_expect_not_null(strstr(err, out), "the line does not name %s: %s", out, err);
+    cr_expect_eq(access(marker, F_OK), -1, "a server or load generator was started");
+    cr_expect_str_eq(slurp("stdout"), "");
+}
+
+Test(harness_run, bad_suite_is_bad_usage)
+{
+    char suite[PATH_MAX + 16];
+    snprintf(suite, sizeof suite, "%s/bad.json", tmpdir);
+    FILE *f = fopen(suite, "w");
+    cr_assert_not_null(f);
+    fputs("{\"name\": \"bad\", \"models\": [\"select\"], \"workloads\": "
+          "[{\"name\": \"w\", \"path\": \"/\", \"levels\": [0]}]}\n",
+          f);
+    fclose(f);
+    const char *args[] = {"run", "--suite", suite, "--out", tmpdir, NULL};
+    int status = run_iobench(args, 10000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d", status);
+    const char *err = slurp("stderr");
+    cr_expect_not_null(strstr(err, "levels[0]"), "stderr: %s", err);
+    const char *nl = strchr(err, '\n');
+    cr_expect(nl != NULL && nl[1] == '\0', "expected one line on stderr, got: %s", err);
+}
