@@ -220,6 +220,13 @@ char *hdr_encode_base64(const struct hdr *h)
     size_t n = HDR_PAYLOAD_HEADER_LEN;
     for (int32_t i = 0; i < limit;) {
         int64_t count = h->counts[i++];
+        if (count < 0) {
+            /* Only hdr_record_n with a negative count makes these; written
+             * out, one would read back as a run of empty slots. */
+            free(payload);
+            errno = EINVAL;
+            return NULL;
+        }
         if (count == 0) {
             int64_t zeros = 1;
             while (i < limit && h->counts[i] == 0) {

@@ -6,6 +6,7 @@
  * malformed input (run the ASan build to catch over-reads). */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -604,6 +605,18 @@ Test(codec, round_trip_large_random)
         round_trip(&h);
         hdr_free(&h);
     }
+}
+
+Test(codec, refuses_to_encode_negative_counts)
+{
+    struct hdr h;
+    init_config(&h, &configs[0]);
+    hdr_record(&h, 7);
+    hdr_record_n(&h, 5, -1);
+    errno = 0;
+    cr_expect_null(hdr_encode_base64(&h));
+    cr_expect_eq(errno, EINVAL);
+    hdr_free(&h);
 }
 
 /* ---- strings written by HdrHistogram's own libraries ----
