@@ -373,10 +373,22 @@ Test(http_parser, bad_cases)
 
 /* ---- regressions found by the fuzzer ------------------------------------ */
 
-/* Every input libFuzzer (scripts/fuzz.sh) reported goes here with the result
- * the fixed parser gives, so the fix stays fixed. */
+/* Every input with which libFuzzer (scripts/fuzz.sh) made the parser crash
+ * or break an invariant goes here, with the result the fixed parser gives,
+ * so the fix stays fixed.
+ *
+ * So far it found none in this parser (about 1.6 million executions). The
+ * rows below are inputs it generated that reached edges the tables above do
+ * not: each verdict was checked by hand against the contract. */
 static const struct bad_case fuzz_regressions[] = {
-    {"placeholder: no fuzzer finding yet", "GET / HTTP/1.1\r\n\r\n", 0, 18},
+    {"bare-LF empty line, then LF + CRLF", "\nG / HTTP/1.1\n\r\n", 0, 16},
+    {"obs-text target, CRLF + LF end, junk after",
+     "PUT \xff\xff\xff\xff/ HTTP/1.1\r\n\n\rHPT//1.\n\nHos\r\n", 0, 21},
+    {"empty value ended by bare LF", "GET / HTTP/1.1\r\noitCnecnon:\n\n\n", 0, 29},
+    {"lone CR after a 505 head", "PUT / HTTP/0.1\n\n\r", 0, -505},
+    {"505 decided before a NUL field line", "Q / HTTP/1.2\r\n\0\r\n\r\n",
+     sizeof "Q / HTTP/1.2\r\n\0\r\n\r\n" - 1, -505},
+    {"505 head ends early, junk after", "GET 1 HTTP/1.2\r\n\n/\n\x1b\n\r\n", 0, -505},
 };
 
 Test(http_parser, fuzz_regressions)
