@@ -229,29 +229,29 @@ static int find_gnuplot(char *buf, size_t cap)
     return -1;
 }
 
-/* Runs gnuplot -e expr script and waits for it, bounded. 0 when it exited 0. */
-static int run_gnuplot(const char *gnuplot, const char *expr, const char *script)
+/* Prints at most the last 2 KiB of gnuplot's stderr, kept in log. */
+static void show_log(FILE *log)
 {
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "iobench plot: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        /* gnuplot has nothing to say on stdout; keep ours for our report. */
-        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (fd >= 0 && dup2(fd, STDOUT_FILENO) < 0)
-            _exit(127);
-        char *const argv[] = {(char *)"gnuplot", (char *)"-e", (char *)expr, (char *)script, NULL};
-        execv(gnuplot, argv);
-        _exit(127);
-    }
+    char buf[2048];
+    long end = fseek(log, 0, SEEK_END) == 0 ? ftell(log) : -1;
+    if (end <= 0 ||
+        fseek(log, end > (long)sizeof buf - 1 ? end - (long)sizeof buf + 1 : 0, SEEK_SET) != 0)
+        return;
+    size_t n = fread(buf, 1, sizeof buf - 1, log);
+    buf[n] = '\0';
+    fprintf(stderr, "%s%s", buf, n > 0 && buf[n - 1] != '\n' ? "\n" : "");
+}
+
+/* Waits for pid, at most PLOT_GNUPLOT_TIMEOUT_S, then kills it. The
+ * waitpid status, or -1 when it had to be killed or could not be waited. */
+static int wait_bounded(pid_t pid)
+{
     int status = 0;
     struct timespec tick = {0, 10 * 1000 * 1000};
     for (long waited_ms = 0;; waited_ms += 10) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
-            break;
+            return status;
         if (r < 0 && errno != EINTR) {
             fprintf(stderr, "iobench plot: waitpid: %s\n", strerror(errno));
             return -1;
@@ -266,13 +266,45 @@ static int run_gnuplot(const char *gnuplot, const char *expr, const char *script
         }
         nanosleep(&tick, NULL); /* an EINTR only shortens one tick */
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "iobench plot: gnuplot %s failed (%s %d)\n", script,
-                WIFEXITED(status) ? "exit status" : "signal",
-                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+/* Runs gnuplot -e expr script and waits for it. 0 when it exited 0. Its
+ * warnings (one-point ranges and the like) are shown only when it fails. */
+static int run_gnuplot(const char *gnuplot, const char *expr, const char *script)
+{
+    FILE *log = tmpfile();
+    if (log == NULL) {
+        fprintf(stderr, "iobench plot: tmpfile: %s\n", strerror(errno));
         return -1;
     }
-    return 0;
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "iobench plot: fork: %s\n", strerror(errno));
+        fclose(log);
+        return -1;
+    }
+    if (pid == 0) {
+        /* gnuplot has nothing to say on stdout; keep ours for our report. */
+        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fileno(log), STDERR_FILENO) < 0)
+            _exit(127);
+        char *const argv[] = {(char *)"gnuplot", (char *)"-e", (char *)expr, (char *)script, NULL};
+        execv(gnuplot, argv);
+        _exit(127);
+    }
+    int status = wait_bounded(pid);
+    int rc = 0;
+    if (status < 0) {
+        rc = -1;
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "iobench plot: gnuplot %s failed (%s %d):\n", script,
+                WIFEXITED(status) ? "exit status" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        show_log(log);
+        rc = -1;
+    }
+    fclose(log);
+    return rc;
 }
 
 int plot_render(const char *script, const char *datafile, const char *outbase, const char *title,
@@ -415,15 +447,13 @@ static void chart_by_level(struct plotter *p, const char *workload, const char *
         size_t nl = plot_levels(p->summary, p->models[m], workload, levels, PLOT_MAX_LEVELS);
         if (nl == 0)
             continue;
-        for (size_t k = 0; k < nfields; k++) {
-            char label[256];
-            snprintf(label, sizeof label, "%s%s", p->models[m], suffixes[k]);
-            dat_label(f, label);
-            fputc(k + 1 < nfields ? ' ' : '\n', f);
-        }
+        /* Rows first: a model without one number here (no request
+         * completed) gets no block, rather than an empty one gnuplot warns of. */
+        char rows[PLOT_MAX_LEVELS * 128];
+        size_t used = 0;
         for (size_t l = 0; l < nl; l++) {
             double v[PLOT_MAX_TRIALS];
-            char line[512];
+            char line[128];
             int o = snprintf(line, sizeof line, "%ld", levels[l]);
             bool complete = true;
             for (size_t k = 0; k < nfields && complete; k++) {
@@ -434,11 +464,19 @@ static void chart_by_level(struct plotter *p, const char *workload, const char *
                     o += snprintf(line + o, sizeof line - (size_t)o, " %.6g %.6g %.6g",
                                   stats_median(v, n), stats_min(v, n), stats_max(v, n));
             }
-            if (complete)
-                fprintf(f, "%s\n", line);
+            if (complete && o < (int)sizeof line && used + (size_t)o + 2 < sizeof rows)
+                used += (size_t)snprintf(rows + used, sizeof rows - used, "%s\n", line);
         }
-        /* gnuplot's index counts blocks; a header with no rows is still one. */
-        fputs("\n\n", f);
+        if (used == 0)
+            continue;
+        for (size_t k = 0; k < nfields; k++) {
+            char label[256];
+            snprintf(label, sizeof label, "%s%s", p->models[m], suffixes[k]);
+            dat_label(f, label);
+            fputc(k + 1 < nfields ? ' ' : '\n', f);
+        }
+        fputs(rows, f);
+        fputs("\n\n", f); /* two blank lines end a gnuplot data block */
         ch.nseries++;
     }
     finish_chart(p, &ch, script, name, title);
@@ -539,10 +577,12 @@ static void chart_spectrum(struct plotter *p, const char *workload, const char *
             }
             hdr_free(&h);
         }
+        if (ntrials == 0)
+            continue; /* no request completed: nothing to draw */
         dat_label(f, p->models[m]);
         fputc('\n', f);
         /* Beyond 1/(1-p) = count the tail is a single sample: stop there. */
-        for (int k = 0; k < SPECTRUM_POINTS && ntrials > 0; k++) {
+        for (int k = 0; k < SPECTRUM_POINTS; k++) {
             double x = pow(10.0, k / 10.0);
             if (k > 0 && x > (double)fewest)
                 break;
@@ -651,6 +691,12 @@ int plot_main(int argc, char **argv)
         snprintf(p.plots, sizeof p.plots, "%s/plots", dir) >= (int)sizeof p.plots ||
         snprintf(p.data, sizeof p.data, "%s/plots/data", dir) >= (int)sizeof p.data) {
         fprintf(stderr, "iobench plot: %s: path too long\n", dir);
+        return 1;
+    }
+    char gnuplot[PATH_MAX];
+    if (find_gnuplot(gnuplot, sizeof gnuplot) != 0) {
+        fprintf(stderr, "iobench plot: gnuplot not found on PATH (Debian: apt-get install "
+                        "gnuplot-nox)\n");
         return 1;
     }
     p.summary = plot_load_summary(p.dir, err, sizeof err);
