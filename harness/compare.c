@@ -143,6 +143,23 @@ static size_t collect_cases(json_t *base, json_t *cur, struct cmp_case *cases, s
     return n;
 }
 
+/* Whether summary has a run of case k, whatever its status. */
+static bool in_summary(json_t *summary, const struct cmp_case *k)
+{
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(summary, "runs"), i, run)
+    {
+        const char *model = json_string_value(json_object_get(run, "model"));
+        const char *workload = json_string_value(json_object_get(run, "workload"));
+        if (model != NULL && workload != NULL && strcmp(model, k->model) == 0 &&
+            strcmp(workload, k->workload) == 0 &&
+            json_integer_value(json_object_get(run, "concurrency")) == k->concurrency)
+            return true;
+    }
+    return false;
+}
+
 static void compare_case(json_t *base, json_t *cur, const struct cmp_opts *o, struct cmp_case *k)
 {
     for (size_t i = 0; i < NMETRICS; i++) {
@@ -153,9 +170,14 @@ static void compare_case(json_t *base, json_t *cur, const struct cmp_opts *o, st
                                  CMP_MAX_TRIALS);
         if (nb == 0 || nc == 0) {
             k->verdict = V_NOT_COMPARED;
-            k->note = nb == 0 && nc == 0 ? "no successful trial in either"
-                      : nb == 0          ? "no successful trial in BASE"
-                                         : "no successful trial in CUR";
+            if (!in_summary(base, k))
+                k->note = "only in CUR";
+            else if (!in_summary(cur, k))
+                k->note = "only in BASE";
+            else
+                k->note = nb == 0 && nc == 0 ? "no measured trial in either"
+                          : nb == 0          ? "no measured trial in BASE"
+                                             : "no measured trial in CUR";
             return;
         }
         judge(&metrics[i], b, nb, c, nc, o, &k->m[i]);
