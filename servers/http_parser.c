@@ -77,20 +77,27 @@ static inline bool http_is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-/* RFC 9112 2.2: a server SHOULD ignore empty lines before the request line
- * (some clients send CRLF after a POST body). Returns how many bytes they
- * take; stops before a lone CR at the end, which may yet become CRLF. */
+/* RFC 9112 2.2: a server SHOULD ignore at least one empty line before the
+ * request line (some clients send CRLF after a POST body). We ignore a few,
+ * not any number: this runs on every call, and a client sending only empty
+ * lines must not make each re-run cost O(head). More is a 400 (empty
+ * request line). */
+#define HTTP_MAX_EMPTY_LINES 4
+
+/* How many bytes the ignored empty lines take; stops before a lone CR at the
+ * end, which may yet become CRLF. */
 static size_t http_skip_empty_lines(const char *buf, size_t len)
 {
     size_t p = 0;
-    for (;;) {
+    for (int lines = 0; lines < HTTP_MAX_EMPTY_LINES; lines++) {
         if (p < len && buf[p] == '\n')
             p += 1;
         else if (p + 1 < len && buf[p] == '\r' && buf[p + 1] == '\n')
             p += 2;
         else
-            return p;
+            break;
     }
+    return p;
 }
 
 /* Looks for the blank line ending the head in buf[from, lim): an LF followed

@@ -180,6 +180,8 @@ static const struct valid_case valid_cases[] = {
     {"extension method", "M-SEARCH http://a/b?c#d HTTP/1.1\r\n\r\n", "M-SEARCH", "http://a/b?c#d",
      1, 0, -1, true, NULL, NULL},
     {"leading empty lines", "\r\n\nGET / HTTP/1.1\r\n\r\n", "GET", "/", 1, 0, -1, true, NULL, NULL},
+    {"most leading empty lines ignored", "\r\n\n\r\n\nGET / HTTP/1.1\r\n\r\n", "GET", "/", 1, 0, -1,
+     true, NULL, NULL},
     {"connection close 1.1", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "GET", "/", 1, 1, -1,
      false, "connection", "close"},
     {"connection keep-alive 1.0", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "GET", "/", 0,
@@ -279,6 +281,8 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     /* request line */
     BAD("field where the request line belongs", "\r\nX: y\r\n\r\n", -400),
+    BAD("one empty line too many", "\r\n\n\r\n\n\r\nGET / HTTP/1.1\r\n\r\n", -400),
+    BAD("only empty lines", "\r\n\r\n\r\n\r\n\r\n\r\n", -400),
     BAD("method only", "GET\r\n\r\n", -400),
     BAD("HTTP/0.9 style, no version", "GET /\r\n\r\n", -400),
     BAD("HTTP/0.9 style, bare LF", "GET /\n\n", -400),
