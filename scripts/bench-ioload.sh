@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# bench-ioload.sh: is ioload a fair load generator? It runs ioload and wrk
+# with the same threads and connections against the same server, alternating
+# in one run, and prints their requests per second, the median ratio
+# ioload/wrk (the goal: at least 0.6) and ioload's CPU time per request; then
+# checks that ioload's p50 against GET /delay/10 lies in 10.0..10.5 ms.
+#
+# Servers: nginx with one worker (scripts/nginx.sh) and `ioserve --model
+# select`. With two CPUs or more, servers run on CPU 0 and load generators on
+# CPU 1 (taskset). A benchmark, not a test: it prints figures and exits
+# non-zero only when something failed to run.
+#
+# Environment: BUILD_DIR (default: build/ at the repository root, holding
+# servers/ioserve and loadgen/ioload), TRIALS (5), DURATION (5s),
+# THREADS (1), CONNECTIONS (64).
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$root/build}
+TRIALS=${TRIALS:-5}
+DURATION=${DURATION:-5s}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-64}
+IOLOAD=$BUILD_DIR/loadgen/ioload
+IOSERVE=$BUILD_DIR/servers/ioserve
+
+for bin in "$IOLOAD" "$IOSERVE"; do
+  [ -x "$bin" ] || { echo "bench-ioload: $bin is not built (BUILD_DIR=$BUILD_DIR)" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "bench-ioload: wrk not found (scripts/deps.sh bench)" >&2; exit 1; }
+
+state=$(mktemp -d /tmp/bench-ioload.XXXXXX) || exit 1
+server_pid=""
+nginx_dir=""
+failed=0
+
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill -TERM "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=""
+  fi
+  if [ -n "$nginx_dir" ]; then
+    "$root/scripts/nginx.sh" stop "$nginx_dir" || failed=1
+    nginx_dir=""
+  fi
+}
+cleanup() {
+  stop_server
+  rm -rf -- "$state"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+srv_pin=()
+gen_pin=()
+if [ "$(nproc)" -ge 2 ]; then
+  srv_pin=(taskset -c 0)
+  gen_pin=(taskset -c 1)
+  echo "pinning: servers on CPU 0, load generators on CPU 1 (taskset)"
+else
+  echo "one CPU: servers and load generators share it (no pinning)"
+fi
+
+# Sets $port, or returns 1.
+start_ioserve() {
+  rm -f "$state/port"
+  "${srv_pin[@]}" "$IOSERVE" --model select --port 0 --port-file "$state/port" \
+    >/dev/null 2>"$state/ioserve.err" &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    if [ -s "$state/port" ]; then
+      port=$(cat "$state/port")
+      return 0
+    fi
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "bench-ioload: ioserve did not start:" >&2
+  cat "$state/ioserve.err" >&2
+  return 1
+}
+
+start_nginx() {
+  nginx_dir=$state/nginx
+  port=$("${srv_pin[@]}" "$root/scripts/nginx.sh" start "$nginx_dir") || {
+    nginx_dir=""
+    return 1
+  }
+}
+
+# Prints wrk's requests per second, or nothing.
+run_wrk() {
+  "${gen_pin[@]}" wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" "$1" 2>/dev/null |
+    awk '/^Requests\/sec:/ {print $2}'
+}
+
+# Prints "RPS CPU_US_PER_REQUEST P50_MS" from ioload's summary, or nothing.
+run_ioload() {
+  local c=$1 url=$2
+  "${gen_pin[@]}" "$IOLOAD" -t "$THREADS" -c "$c" -d "$DURATION" --quiet "$url" 2>/dev/null |
+    awk '
+      function ms(v) {
+        if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+        if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+        if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+        return v + 0
+      }
+      $1 == "50%" && p50 == "" { p50 = ms($2) }
+      /^Requests\/sec:/ { rps = $2 }
+      /^ioload CPU:/ { cpu = $3; sub(/us$/, "", cpu) }
+      END { if (rps != "") printf "%s %s %.3f\n", rps, cpu, p50 }'
+}
+
+median() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+compare() {
+  local name=$1 url=$2 ratios=() cpus=() i w l first
+  echo
+  echo "== $name: wrk vs ioload, -t $THREADS -c $CONNECTIONS, $DURATION per run, $TRIALS trials =="
+  for i in $(seq 1 "$TRIALS"); do
+    # Alternate who goes first so that drift in the machine hits both.
+    for first in wrk ioload; do
+      if [ $((i % 2)) -eq 0 ]; then first=$([ "$first" = wrk ] && echo ioload || echo wrk); fi
+      if [ "$first" = wrk ]; then w=$(run_wrk "$url"); else l=$(run_ioload "$CONNECTIONS" "$url"); fi
+    done
+    if [ -z "$w" ] || [ -z "$l" ]; then
+      echo "  trial $i: a run failed (wrk '${w}', ioload '${l}')"
+      failed=1
+      continue
+    fi
+    read -r lrps lcpu _ <<<"$l"
+    ratio=$(awk -v a="$lrps" -v b="$w" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+    printf "  trial %d: wrk %10.0f req/s   ioload %10.0f req/s   ratio %s   ioload CPU %s us/req\n" \
+      "$i" "$w" "$lrps" "$ratio" "$lcpu"
+    ratios+=("$ratio")
+    cpus+=("$lcpu")
+  done
+  if [ ${#ratios[@]} -gt 0 ]; then
+    echo "  $name: median ratio ioload/wrk $(printf '%s\n' "${ratios[@]}" | median) (goal >= 0.6)," \
+      "median ioload CPU $(printf '%s\n' "${cpus[@]}" | median) us/request"
+  fi
+}
+
+if start_nginx; then
+  compare "nginx (1 worker)" "http://127.0.0.1:$port/"
+  stop_server
+else
+  echo "bench-ioload: nginx did not start" >&2
+  failed=1
+fi
+
+if start_ioserve; then
+  compare "ioserve --model select" "http://127.0.0.1:$port/"
+  echo
+  echo "== GET /delay/10, -c 16, ioserve --model select =="
+  l=$(run_ioload 16 "http://127.0.0.1:$port/delay/10")
+  if [ -n "$l" ]; then
+    read -r lrps lcpu p50 <<<"$l"
+    verdict=$(awk -v p="$p50" 'BEGIN { print (p >= 10.0 && p <= 10.5) ? "within" : "OUTSIDE" }')
+    echo "  ioload p50 $p50 ms ($verdict 10.0..10.5 ms), $lrps req/s"
+  else
+    echo "  the /delay/10 run failed"
+    failed=1
+  fi
+  stop_server
+else
+  failed=1
+fi
+exit "$failed"
