@@ -291,6 +291,9 @@ static int easy_init(struct worker *w, struct xfer *x, bool idle)
     rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* Never through a proxy named in the environment; it also spares
+     * libcurl reading the environment for every request. */
+    rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
     if (idle) {
         /* An idle connection must never be pruned from the cache for age. */
         rc |= curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, LONG_MAX);

@@ -272,6 +272,18 @@ int ioload_json_write(const json_t *j, const char *path)
             return -1;
         return 0;
     }
+    /* A device, FIFO or socket (/dev/null, /dev/stdout) is written in place:
+     * renaming over it would replace it with a regular file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        FILE *f = fopen(path, "we");
+        if (f == NULL)
+            return -1;
+        int rc = json_dumpf(j, f, flags) != 0 || fputc('\n', f) == EOF ? -1 : 0;
+        if (fclose(f) != 0)
+            rc = -1;
+        return rc;
+    }
     char tmp[PATH_MAX];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
     if (n < 0 || (size_t)n >= sizeof tmp) {
