@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the HTTP request parser with libFuzzer for a bounded time.
+# Fuzzes the HTTP request parser (SECONDS) and the histogram decoder
+# (SECONDS/4, at least 10) with libFuzzer for a bounded time.
 # Usage: scripts/fuzz.sh [SECONDS]   (default 60)
 # Builds build-fuzz/ with clang, runs from a scratch copy of the seed corpus
 # (tests/fuzz/corpus-run/, git-ignored), prints one summary line, and exits
@@ -14,36 +15,45 @@ command -v clang >/dev/null || { echo "fuzz.sh: clang not found (scripts/deps.sh
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
-seeds=$root/tests/fuzz/corpus
-corpus=$root/tests/fuzz/corpus-run
 artifacts=$build/artifacts
-log=$build/fuzz.log
 
 CC=clang cmake -S "$root" -B "$build" -DIOBENCH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target fuzz_http_parser -j2 >/dev/null
-bin=$build/tests/fuzz/fuzz_http_parser
+cmake --build "$build" --target fuzz_http_parser fuzz_hdr_decode -j2 >/dev/null
+mkdir -p "$artifacts"
 
-mkdir -p "$corpus" "$artifacts"
-cp -p "$seeds"/* "$corpus"/
+# fuzz TARGET SEEDS SECONDS: one bounded libFuzzer run from a scratch copy
+# of the seed corpus (tests/fuzz/corpus-run/TARGET, git-ignored).
+fuzz() {
+  local target=$1 seeds=$2 secs=$3
+  local bin=$build/tests/fuzz/$target corpus=$root/tests/fuzz/corpus-run/$target
+  local log=$build/$target.log
+  mkdir -p "$corpus"
+  cp -p "$seeds"/* "$corpus"/
 
-# libFuzzer's exit status says only that it stopped; its log says why.
-set +e
-"$bin" -max_total_time="$secs" -timeout=5 -print_final_stats=1 \
-  -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1
-status=$?
-set -e
+  # libFuzzer's exit status says only that it stopped; its log says why.
+  set +e
+  "$bin" -max_total_time="$secs" -timeout=5 -print_final_stats=1 \
+    -artifact_prefix="$artifacts/$target-" "$corpus" >"$log" 2>&1
+  local status=$?
+  set -e
 
-execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
-if [ -z "$execs" ]; then
-  execs=$(sed -n 's/^#\([0-9]*\)[[:space:]]*DONE.*/\1/p' "$log" | tail -n 1)
-fi
-files=$(find "$corpus" -type f | wc -l)
-crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+  local execs files crash
+  execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  if [ -z "$execs" ]; then
+    execs=$(sed -n 's/^#\([0-9]*\)[[:space:]]*DONE.*/\1/p' "$log" | tail -n 1)
+  fi
+  files=$(find "$corpus" -type f | wc -l)
+  crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
 
-if [ "$status" -ne 0 ] || [ -n "$crash" ]; then
-  tail -n 40 "$log" >&2
-  echo "fuzz_http_parser: FAILED after ${execs:-?} executions (libFuzzer status $status)," \
-    "reproducer: ${crash:-none written}, log: $log" >&2
-  exit 1
-fi
-echo "fuzz_http_parser: ${execs:-?} executions in ${secs}s, no crash, corpus $files inputs"
+  if [ "$status" -ne 0 ] || [ -n "$crash" ]; then
+    tail -n 40 "$log" >&2
+    echo "$target: FAILED after ${execs:-?} executions (libFuzzer status $status)," \
+      "reproducer: ${crash:-none written}, log: $log" >&2
+    return 1
+  fi
+  echo "$target: ${execs:-?} executions in ${secs}s, no crash, corpus $files inputs"
+}
+
+hdr_secs=$((secs / 4 < 10 ? 10 : secs / 4))
+fuzz fuzz_http_parser "$root/tests/fuzz/corpus" "$secs"
+fuzz fuzz_hdr_decode "$root/tests/fuzz/corpus-hdr" "$hdr_secs"

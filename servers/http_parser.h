@@ -36,8 +36,9 @@ struct http_request {
 
 /* Parses the request head at buf[0, len).
  * last_len is len at the previous call on the same request (0 the first
- * time): bytes before it are known not to end the head, so a re-run after a
- * few more bytes arrive only scans those bytes for the end of the head.
+ * time), and is only valid when that call returned HTTP_PARSE_INCOMPLETE:
+ * bytes before it are known not to end the head, so a re-run after a few
+ * more bytes arrive only scans those bytes for the end of the head.
  * max_head bounds the head (request line + headers + blank line).
  * Returns the head's length in bytes (> 0) when it is complete,
  * HTTP_PARSE_INCOMPLETE when more bytes are needed, or the negated HTTP
