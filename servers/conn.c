@@ -30,6 +30,8 @@
 #define OUT_HEAD_ROOM 1024
 #define MAX_BYTES (64ull * 1024 * 1024)
 #define MAX_DELAY_MS 60000
+/* Times are microseconds (server_now_us); the configuration is in ms. */
+#define US(ms) ((int64_t)(ms)*1000)
 #define MAX_CPU_UNITS 1000000
 #define CPU_ROUNDS_PER_UNIT 1000
 
@@ -338,7 +340,7 @@ static void handle_request(struct conn *c, const struct http_request *req, int64
         if (!readable)
             goto not_allowed_get;
         c->state = ST_DELAY;
-        c->delay_until = now + ms;
+        c->delay_until = now + US(ms);
         c->delay_ms = (long)ms;
         c->delay_head = is_head;
     } else if (path_prefix(p, pl, "/cpu/")) {
@@ -537,24 +539,24 @@ int conn_process(struct conn *c, int64_t now)
     /* Timeouts. A client still owing us a head is told why (408); an idle,
      * stalled or non-reading one is just closed. */
     bool out = output_pending(c);
-    if (out && now - c->write_since >= c->cfg->write_timeout_ms)
+    if (out && now - c->write_since >= US(c->cfg->write_timeout_ms))
         return CONN_CLOSE;
     if (c->state == ST_HEAD && !out) {
         if (has_request_bytes(c) || !c->served_one) {
             if (c->head_start < 0)
                 c->head_start = now;
-            if (now - c->head_start >= c->cfg->header_timeout_ms) {
+            if (now - c->head_start >= US(c->cfg->header_timeout_ms)) {
                 respond_fatal(c, 408, now);
                 out = true;
             }
         } else {
             if (c->idle_since < 0)
                 c->idle_since = now;
-            if (now - c->idle_since >= c->cfg->idle_timeout_ms)
+            if (now - c->idle_since >= US(c->cfg->idle_timeout_ms))
                 return CONN_CLOSE;
         }
     }
-    if (c->state == ST_BODY && now - c->body_since >= c->cfg->header_timeout_ms)
+    if (c->state == ST_BODY && now - c->body_since >= US(c->cfg->header_timeout_ms))
         return CONN_CLOSE;
     if (c->state == ST_CLOSING && !out)
         return CONN_CLOSE;
@@ -582,7 +584,7 @@ int64_t conn_deadline(const struct conn *c)
     int64_t d = INT64_MAX;
     bool out = output_pending(c);
     if (out)
-        d = c->write_since + c->cfg->write_timeout_ms;
+        d = c->write_since + US(c->cfg->write_timeout_ms);
     switch (c->state) {
     case ST_DELAY:
         if (c->delay_until < d)
@@ -591,15 +593,15 @@ int64_t conn_deadline(const struct conn *c)
     case ST_HEAD:
         if (out)
             break;
-        if (c->head_start >= 0 && c->head_start + c->cfg->header_timeout_ms < d)
-            d = c->head_start + c->cfg->header_timeout_ms;
+        if (c->head_start >= 0 && c->head_start + US(c->cfg->header_timeout_ms) < d)
+            d = c->head_start + US(c->cfg->header_timeout_ms);
         else if (c->head_start < 0 && c->idle_since >= 0 &&
-                 c->idle_since + c->cfg->idle_timeout_ms < d)
-            d = c->idle_since + c->cfg->idle_timeout_ms;
+                 c->idle_since + US(c->cfg->idle_timeout_ms) < d)
+            d = c->idle_since + US(c->cfg->idle_timeout_ms);
         break;
     case ST_BODY:
-        if (c->body_since + c->cfg->header_timeout_ms < d)
-            d = c->body_since + c->cfg->header_timeout_ms;
+        if (c->body_since + US(c->cfg->header_timeout_ms) < d)
+            d = c->body_since + US(c->cfg->header_timeout_ms);
         break;
     case ST_CLOSING:
         break;

@@ -27,7 +27,7 @@ struct conn;
 
 /* A new connection on fd (the model still owns fd and closes it). Counts the
  * connection in stats. NULL on ENOMEM. */
-struct conn *conn_new(int fd, const struct server_config *cfg, const char *model, int64_t now_ms);
+struct conn *conn_new(int fd, const struct server_config *cfg, const char *model, int64_t now_us);
 /* Frees the state and counts the connection closed. Does not close fd. */
 void conn_free(struct conn *c);
 int conn_fd(const struct conn *c);
@@ -47,9 +47,9 @@ int conn_out_iov(struct conn *c, struct iovec *iov, int max);
 void conn_out_consumed(struct conn *c, size_t n);
 
 /* Runs the protocol on what has arrived: parses requests, produces responses,
- * handles timeouts that have expired by now_ms. Returns a CONN_* mask. */
-int conn_process(struct conn *c, int64_t now_ms);
-/* Absolute time (server_now_ms) of the next timed event (a /delay response,
+ * handles timeouts that have expired by now_us. Returns a CONN_* mask. */
+int conn_process(struct conn *c, int64_t now_us);
+/* Absolute time (server_now_us) of the next timed event (a /delay response,
  * the header, idle or write timeout), or INT64_MAX when none. */
 int64_t conn_deadline(const struct conn *c);
 /* Shutdown: finish the request in flight, accept no new one, then close. */
@@ -71,6 +71,6 @@ void conn_serve_blocking(int fd, const struct server_config *cfg, const char *mo
  * CONN_* mask to wait for; CONN_MORE is added when it stopped early for
  * fairness and should be called again before waiting (edge-style models). */
 enum { CONN_MORE = 16 };
-int conn_pump(struct conn *c, int64_t now_ms);
+int conn_pump(struct conn *c, int64_t now_us);
 
 #endif

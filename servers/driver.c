@@ -23,14 +23,15 @@
 #define PUMP_ROUNDS 8
 #define MAX_IOV 2
 
-static int timeout_until(int64_t deadline, int64_t now)
+/* Microseconds left until deadline, capped at a minute; -1: no deadline. */
+static int64_t time_left(int64_t deadline, int64_t now)
 {
     if (deadline == INT64_MAX)
         return -1;
     int64_t left = deadline - now;
     if (left < 0)
         return 0;
-    return left > 60000 ? 60000 : (int)left;
+    return left > 60000000 ? 60000000 : left;
 }
 
 /* writev without SIGPIPE: a client that closed early must not kill us. */
@@ -42,7 +43,7 @@ static ssize_t send_iov(int fd, struct iovec *iov, int n)
 
 void conn_serve_blocking(int fd, const struct server_config *cfg, const char *model)
 {
-    struct conn *c = conn_new(fd, cfg, model, server_now_ms());
+    struct conn *c = conn_new(fd, cfg, model, server_now_us());
     if (!c) {
         conn_reject(fd, model);
         return;
@@ -53,7 +54,7 @@ void conn_serve_blocking(int fd, const struct server_config *cfg, const char *mo
         goto done;
 
     for (;;) {
-        int64_t now = server_now_ms();
+        int64_t now = server_now_us();
         if (server_stopping())
             conn_drain(c);
         int want = conn_process(c, now);
@@ -70,10 +71,11 @@ void conn_serve_blocking(int fd, const struct server_config *cfg, const char *mo
             conn_out_consumed(c, (size_t)w);
             continue; /* write everything before reading more */
         }
-        int timeout = timeout_until(conn_deadline(c), now);
+        int64_t left = time_left(conn_deadline(c), now);
         if (want & CONN_WANT_READ) {
             struct pollfd pfd = {.fd = fd, .events = POLLIN};
-            int pr = poll(&pfd, 1, timeout);
+            /* poll counts milliseconds: round up, never wake early. */
+            int pr = poll(&pfd, 1, left < 0 ? -1 : (int)((left + 999) / 1000));
             if (pr < 0 && errno != EINTR)
                 break;
             if (pr <= 0)
@@ -87,9 +89,9 @@ void conn_serve_blocking(int fd, const struct server_config *cfg, const char *mo
                 conn_in_eof(c);
             else if (errno != EINTR && errno != EAGAIN)
                 break;
-        } else if (timeout > 0) {
+        } else if (left > 0) {
             /* A /delay response: sleeping is how a blocking model waits. */
-            struct timespec ts = {.tv_sec = timeout / 1000, .tv_nsec = (timeout % 1000) * 1000000L};
+            struct timespec ts = {.tv_sec = left / 1000000, .tv_nsec = (left % 1000000) * 1000};
             if (nanosleep(&ts, NULL) < 0 && errno != EINTR)
                 break;
         }

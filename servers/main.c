@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,11 +76,11 @@ void server_report(void)
     }
 }
 
-int64_t server_now_ms(void)
+int64_t server_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void on_signal(int signo)
@@ -276,6 +277,10 @@ int main(int argc, char **argv)
     active_model = model->name;
 
     raise_nofile();
+    /* The default 50 us timer slack would make every /delay late by that
+     * much; threads and children inherit this setting. */
+    if (prctl(PR_SET_TIMERSLACK, 1UL) < 0)
+        perror("ioserve: prctl(PR_SET_TIMERSLACK)");
     if (stats_init() < 0) {
         perror("ioserve: cannot map shared counters");
         return 1;

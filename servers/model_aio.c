@@ -43,7 +43,7 @@
 #define SIG_ACCEPT (SIGRTMIN + 1)
 #define SIG_DONE (SIGRTMIN + 2)
 #define ACCEPT_BATCH 64
-#define SWEEP_MS 1000
+#define SWEEP_US 1000000
 
 struct aconn {
     struct conn *c;
@@ -217,14 +217,14 @@ static int aio_serve(int lfd, const struct server_config *cfg)
     if (net_set_async(lfd, SIG_ACCEPT, true) < 0)
         return -1;
     L.listen_ready = true;
-    bool draining = false;
-    int64_t drain_deadline = 0, next_sweep = server_now_ms() + SWEEP_MS;
+    bool draining = false, forced = false;
+    int64_t drain_deadline = 0, next_sweep = server_now_us() + SWEEP_US;
 
     for (;;) {
-        int64_t now = server_now_ms();
+        int64_t now = server_now_us();
         if (server_stopping() && !draining) {
             draining = true;
-            drain_deadline = now + cfg->drain_timeout_ms;
+            drain_deadline = now + (int64_t)cfg->drain_timeout_ms * 1000;
             for (struct aconn *a = L.head, *next; a; a = next) {
                 next = a->next;
                 conn_drain(a->c);
@@ -240,11 +240,12 @@ static int aio_serve(int lfd, const struct server_config *cfg)
         if (draining && L.count == 0)
             break;
         if (draining && now >= drain_deadline) {
+            if (forced)
+                break; /* helpers still blocked after a shutdown: give up */
             for (struct aconn *a = L.head; a; a = a->next)
                 shutdown(a->fd, SHUT_RDWR);
-            drain_deadline = now + 1000; /* the helpers return promptly now */
-            if (cfg->drain_timeout_ms < 0)
-                break;
+            forced = true;
+            drain_deadline = now + 1000000; /* the helpers return promptly now */
         }
         if (L.listen_ready && !draining)
             accept_all(lfd, cfg, now);
@@ -256,7 +257,7 @@ static int aio_serve(int lfd, const struct server_config *cfg)
         }
         if (now >= next_sweep) {
             sweep(now);
-            next_sweep = now + SWEEP_MS;
+            next_sweep = now + SWEEP_US;
         }
 
         int64_t wait = next_sweep - now;
@@ -268,12 +269,12 @@ static int aio_serve(int lfd, const struct server_config *cfg)
             wait = drain_deadline - now;
         if (wait < 0)
             wait = 0;
-        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+        struct timespec ts = {.tv_sec = wait / 1000000, .tv_nsec = (wait % 1000000) * 1000};
         siginfo_t si;
         int signo = sigtimedwait(&set, &si, &ts);
         static const struct timespec zero = {0, 0};
         for (int i = 0; signo > 0 && i < 4096; i++) {
-            now = server_now_ms();
+            now = server_now_us();
             if (signo == SIG_DONE)
                 complete(si.si_value.sival_ptr, now);
             else if (signo == SIG_ACCEPT)

@@ -86,8 +86,8 @@ static void stop_children(const struct server_config *cfg, const sigset_t *chld)
         if (children[i] > 0)
             kill(children[i], SIGTERM);
     sigprocmask(SIG_UNBLOCK, chld, NULL);
-    int64_t deadline = server_now_ms() + cfg->drain_timeout_ms;
-    while (nchildren > 0 && server_now_ms() < deadline) {
+    int64_t deadline = server_now_us() + (int64_t)cfg->drain_timeout_ms * 1000;
+    while (nchildren > 0 && server_now_us() < deadline) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
         nanosleep(&ts, NULL); /* SIGCHLD interrupts it; the handler reaps */
     }

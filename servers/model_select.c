@@ -74,10 +74,10 @@ static int select_serve(int lfd, const struct server_config *cfg)
     int64_t drain_deadline = 0;
 
     for (;;) {
-        int64_t now = server_now_ms();
+        int64_t now = server_now_us();
         if (server_stopping() && !draining) {
             draining = true;
-            drain_deadline = now + cfg->drain_timeout_ms;
+            drain_deadline = now + (int64_t)cfg->drain_timeout_ms * 1000;
             for (int fd = 0; fd <= l->maxfd; fd++)
                 if (l->conns[fd]) {
                     conn_drain(l->conns[fd]);
@@ -120,8 +120,8 @@ static int select_serve(int lfd, const struct server_config *cfg)
             int64_t left = more ? 0 : deadline - now;
             if (left < 0)
                 left = 0;
-            tv.tv_sec = left / 1000;
-            tv.tv_usec = (left % 1000) * 1000;
+            tv.tv_sec = left / 1000000;
+            tv.tv_usec = left % 1000000;
             tvp = &tv;
         }
         int n = select(nfds, &rset, &wset, NULL, tvp);
@@ -131,7 +131,7 @@ static int select_serve(int lfd, const struct server_config *cfg)
         }
         if (n < 0)
             continue; /* a signal: the top of the loop looks at it */
-        now = server_now_ms();
+        now = server_now_us();
         if (!draining && FD_ISSET(lfd, &rset))
             accept_all(l, lfd, cfg, now);
         for (int fd = 0; fd <= l->maxfd; fd++) {

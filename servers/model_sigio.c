@@ -181,11 +181,11 @@ static int sigio_serve(int lfd, const struct server_config *cfg)
     int64_t drain_deadline = 0;
 
     for (;;) {
-        int64_t now = server_now_ms();
+        int64_t now = server_now_us();
         if (server_stopping() && !draining) {
             draining = true;
             L.listen_ready = false;
-            drain_deadline = now + cfg->drain_timeout_ms;
+            drain_deadline = now + (int64_t)cfg->drain_timeout_ms * 1000;
             for (int fd = 0; fd < L.nslots; fd++)
                 if (L.slots[fd].c) {
                     conn_drain(L.slots[fd].c);
@@ -220,9 +220,9 @@ static int sigio_serve(int lfd, const struct server_config *cfg)
             wait = drain_deadline - now;
         if (wait < 0)
             wait = 0;
-        if (wait > 60000)
-            wait = 60000;
-        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+        if (wait > 60000000)
+            wait = 60000000;
+        struct timespec ts = {.tv_sec = wait / 1000000, .tv_nsec = (wait % 1000000) * 1000};
         siginfo_t si;
         int signo = sigtimedwait(&set, &si, &ts);
         if (signo < 0) {

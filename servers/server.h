@@ -54,7 +54,8 @@ void server_take_signal(int signo);
 /* Prints the counters on stderr (SIGUSR1). */
 void server_report(void);
 
-/* Monotonic clock in milliseconds. */
-int64_t server_now_ms(void);
+/* Monotonic clock in microseconds: /delay must never answer early, and
+ * millisecond truncation would make it up to a millisecond early or late. */
+int64_t server_now_us(void);
 
 #endif
