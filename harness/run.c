@@ -120,8 +120,11 @@ static void last_line(const char *path, char *out, size_t cap)
         return;
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
-    char *nl = strrchr(buf, '\n');
-    snprintf(out, cap, "%s", nl != NULL ? nl + 1 : buf);
+    const char *line = strrchr(buf, '\n');
+    line = line != NULL ? line + 1 : buf;
+    size_t len = strlen(line) < cap - 1 ? strlen(line) : cap - 1;
+    memcpy(out, line, len);
+    out[len] = '\0';
 }
 
 /* Keeps a log only when it says something about a failure. */
@@ -136,8 +139,10 @@ static void drop_log(const char *path, bool failed)
 struct server {
     pid_t pid; /* -1 once reaped */
     int port;
-    bool died;  /* ended on its own during the run */
-    int status; /* its wait status then */
+    bool died;        /* ended on its own during the run */
+    int status;       /* its wait status then */
+    bool have_ru;     /* ru holds the server's whole-life usage */
+    struct rusage ru; /* wait4: all threads and every child it reaped */
 };
 
 /* Starts ioserve for model and waits until /stats answers. 0, or -1 with a
@@ -148,12 +153,13 @@ static int server_start(struct runner *r, const char *model, const char *log, st
     char port_file[PATH_MAX];
     snprintf(port_file, sizeof port_file, "%s/.port-%s", r->dir, model);
     if (unlink(port_file) < 0 && errno != ENOENT) {
-        snprintf(err, errlen, "cannot remove %s: %s", port_file, strerror(errno));
+        snprintf(err, errlen, "cannot remove the old port file: %s", strerror(errno));
         return -1;
     }
     char *argv[] = {(char *)r->ioserve, "--model", (char *)model, "--host",  "127.0.0.1",
                     "--port",           "0",       "--port-file", port_file, NULL};
     s->died = false;
+    s->have_ru = false;
     s->pid = procmon_spawn(argv, r->pin ? r->server_cpu : -1, NULL, log);
     if (s->pid < 0) {
         snprintf(err, errlen, "cannot start %s: %s", r->ioserve, strerror(errno));
@@ -249,9 +255,14 @@ static void verify_model(struct runner *r, int m)
     }
     r->model_ok[m] = json_array_size(failed) == 0;
     drop_log(log, !r->model_ok[m]);
+    if (run_interrupted) {
+        /* Cut short, the checks say nothing about the model. */
+        json_decref(failed);
+        return;
+    }
     json_object_set_new(r->verify, model,
                         json_pack("{s:b,s:o}", "ok", r->model_ok[m], "failed_checks", failed));
-    if (!r->model_ok[m] && !run_interrupted)
+    if (!r->model_ok[m])
         fprintf(stderr,
                 "iobench run: model %s failed verification (%zu checks), not benchmarked: %s\n",
                 model, json_array_size(failed), json_string_value(json_array_get(failed, 0)));
@@ -316,6 +327,42 @@ static json_t *samples_json(const struct procmon *pm)
                                            (json_int_t)s->ctx_involuntary));
     }
     return a;
+}
+
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* The server's CPU and context switches come from wait4's rusage, over its
+ * whole life, per request it answered: /proc's utime and stime are whole
+ * clock ticks per process, and a fork server's hundreds of short-lived
+ * processes each round down to nothing. /proc's window figures are the
+ * fallback when there is no rusage (a server that could not be reaped). */
+static json_t *server_figures(const struct server *s, const struct procmon_summary *ps,
+                              json_t *stats)
+{
+    double user = ps->cpu_user_s, sys = ps->cpu_sys_s;
+    long vol = ps->ctx_voluntary, invol = ps->ctx_involuntary;
+    json_t *per_request = json_null();
+    if (s->have_ru) {
+        user = tv_s(s->ru.ru_utime);
+        sys = tv_s(s->ru.ru_stime);
+        vol = s->ru.ru_nvcsw;
+        invol = s->ru.ru_nivcsw;
+        /* The harness's own /stats probe at start-up is one of them. */
+        json_int_t answered = json_integer_value(json_object_get(stats, "requests")) - 1;
+        if (answered > 0) {
+            json_decref(per_request);
+            per_request = json_real((user + sys) * 1e6 / (double)answered);
+        }
+    }
+    return json_pack("{s:f,s:f,s:o,s:I,s:I,s:i,s:i,s:I,s:I,s:i}", "cpu_user_s", user, "cpu_sys_s",
+                     sys, "cpu_per_request_us", per_request, "rss_peak_kb",
+                     (json_int_t)ps->rss_peak_kb, "rss_mean_kb", (json_int_t)ps->rss_mean_kb,
+                     "threads_max", ps->threads_max, "processes_max", ps->processes_max,
+                     "ctx_voluntary", (json_int_t)vol, "ctx_involuntary", (json_int_t)invol,
+                     "samples", ps->samples);
 }
 
 /* Everything one run produces besides the run object. */
@@ -398,7 +445,8 @@ static void drive_load(struct runner *r, const struct suite_run *sr, const char 
             res->interrupted = true;
             break;
         }
-        if (procmon_wait(s->pid, 0, &sstatus, NULL, NULL) == 1) {
+        if (procmon_wait(s->pid, 0, &sstatus, &s->ru, NULL) == 1) {
+            s->have_ru = true;
             server_died = true;
             break;
         }
@@ -495,11 +543,12 @@ static json_t *run_one(struct runner *r, const struct suite_run *sr)
         res.server_stats = verify_get_stats(s.port, 1000);
         int status = 0;
         bool killed = false;
-        if (procmon_stop(s.pid, RUN_STOP_TIMEOUT_MS, &status, NULL, &killed) < 0) {
+        if (procmon_stop(s.pid, RUN_STOP_TIMEOUT_MS, &status, &s.ru, &killed) < 0) {
             if (err[0] == '\0')
                 snprintf(err, sizeof err, "server could not be reaped");
             json_object_set_new(server, "exit_status", json_null());
         } else {
+            s.have_ru = true;
             bool clean = !killed && WIFEXITED(status) && WEXITSTATUS(status) == 0;
             json_object_set_new(server, "exit_status",
                                 WIFEXITED(status) ? json_integer(WEXITSTATUS(status))
@@ -527,17 +576,7 @@ static json_t *run_one(struct runner *r, const struct suite_run *sr)
     json_object_set_new(server, "leftover_processes", json_integer(left > 0 ? left : 0));
     if (res.pm != NULL) {
         struct procmon_summary ps = procmon_summarise(res.pm, from, to);
-        json_int_t reqs =
-            json_integer_value(json_object_get(json_object_get(res.ioload, "totals"), "requests"));
-        double cpu = ps.cpu_user_s + ps.cpu_sys_s;
-        json_t *fig =
-            json_pack("{s:f,s:f,s:o,s:I,s:I,s:i,s:i,s:I,s:I,s:i}", "cpu_user_s", ps.cpu_user_s,
-                      "cpu_sys_s", ps.cpu_sys_s, "cpu_per_request_us",
-                      reqs > 0 ? json_real(cpu * 1e6 / (double)reqs) : json_null(), "rss_peak_kb",
-                      (json_int_t)ps.rss_peak_kb, "rss_mean_kb", (json_int_t)ps.rss_mean_kb,
-                      "threads_max", ps.threads_max, "processes_max", ps.processes_max,
-                      "ctx_voluntary", (json_int_t)ps.ctx_voluntary, "ctx_involuntary",
-                      (json_int_t)ps.ctx_involuntary, "samples", ps.samples);
+        json_t *fig = server_figures(&s, &ps, res.server_stats);
         json_object_update(fig, server);
         json_decref(server);
         server = fig;
