@@ -479,3 +479,38 @@ Test(harness_run, bad_suite_is_bad_usage)
     const char *nl = strchr(err, '\n');
     cr_expect(nl != NULL && nl[1] == '\0', "expected one line on stderr, got: %s", err);
 }
+
+Test(harness_run, failing_ioload_fails_each_run_and_the_harness_goes_on)
+{
+    char fake[PATH_MAX + 16];
+    snprintf(fake, sizeof fake, "%s/ioload.sh", tmpdir);
+    FILE *f = fopen(fake, "w");
+    cr_assert_not_null(f);
+    fputs("#!/bin/sh\necho 'ioload: cannot run today' >&2\nexit 1\n", f);
+    fclose(f);
+    cr_assert_eq(chmod(fake, 0755), 0);
+    const char *args[] = {"run",      "--suite", TINY_SUITE, "--out", tmpdir,
+                          "--ioload", fake,      "--quiet",  NULL};
+    int status = run_iobench(args, 30000);
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    /* Nothing was measured, so the run as a whole failed. */
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+    const char *dir = results_dir();
+    json_t *s = check_summary(dir);
+    cr_expect(json_is_true(json_object_get(s, "complete")));
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2, "every model was still tried");
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        cr_expect_str_eq(json_string_value(json_object_get(run, "status")), "failed");
+        const char *why = json_string_value(json_object_get(run, "error"));
+        cr_expect(why != NULL && strstr(why, "cannot run today") != NULL, "error: %s", why);
+        /* The server was still stopped cleanly. */
+        cr_expect(json_is_true(json_object_get(json_object_get(run, "server"), "clean_exit")));
+    }
+    cr_expect_eq(json_array_size(json_object_get(s, "failures")), 2);
+    check_run_files(dir, runs);
+    json_decref(s);
+}
