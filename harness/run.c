@@ -759,7 +759,12 @@ static void record_skipped(struct runner *r)
                 int level = r->suite.workloads[w].levels[l];
                 int cap = suite_cap(&r->suite, r->suite.models[m]);
                 char reason[96];
-                if (!r->model_ok[m])
+                json_t *v = json_object_get(r->verify, r->suite.models[m]);
+                const char *first =
+                    json_string_value(json_array_get(json_object_get(v, "failed_checks"), 0));
+                if (!r->model_ok[m] && first != NULL && strncmp(first, "not built", 9) == 0)
+                    snprintf(reason, sizeof reason, "model not built");
+                else if (!r->model_ok[m])
                     snprintf(reason, sizeof reason, "model failed verification");
                 else if (cap > 0 && level > cap)
                     snprintf(reason, sizeof reason, "above the model's cap of %d", cap);

@@ -514,3 +514,51 @@ Test(harness_run, failing_ioload_fails_each_run_and_the_harness_goes_on)
     check_run_files(dir, runs);
     json_decref(s);
 }
+
+Test(harness_run, model_failing_verification_is_not_benchmarked)
+{
+    /* A stand-in ioserve that serves the thread model whatever select it is
+     * asked for: its answers name the wrong model, which verify must catch. */
+    char fake[PATH_MAX + 16];
+    snprintf(fake, sizeof fake, "%s/ioserve.sh", tmpdir);
+    FILE *f = fopen(fake, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "#!/bin/sh\n"
+            "for a; do shift; [ \"$a\" = select ] && a=thread; set -- \"$@\" \"$a\"; done\n"
+            "exec '%s' \"$@\"\n",
+            ioserve_path());
+    fclose(f);
+    cr_assert_eq(chmod(fake, 0755), 0);
+    const char *args[] = {"run",       "--suite", TINY_SUITE, "--out", tmpdir,
+                          "--ioserve", fake,      "--quiet",  NULL};
+    int status = run_iobench(args, 30000);
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    json_t *s = check_summary(results_dir());
+    json_t *sel = json_object_get(json_object_get(s, "verify"), "select");
+    cr_expect(json_is_false(json_object_get(sel, "ok")));
+    json_t *checks = json_object_get(sel, "failed_checks");
+    bool server_header = false, stats_model = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(checks, i, c)
+    {
+        server_header = server_header || strstr(json_string_value(c), "Server header") != NULL;
+        stats_model = stats_model || strstr(json_string_value(c), "\"model\"") != NULL;
+    }
+    cr_expect(server_header, "no failed check about the Server header");
+    cr_expect(stats_model, "no failed check about /stats \"model\"");
+    cr_expect(json_is_true(
+        json_object_get(json_object_get(json_object_get(s, "verify"), "thread"), "ok")));
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 1, "select must not be benchmarked");
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(runs, 0), "model")),
+                     "thread");
+    json_t *skipped = json_object_get(s, "skipped");
+    cr_expect_eq(json_array_size(skipped), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(skipped, 0), "model")),
+                     "select");
+    json_decref(s);
+}
