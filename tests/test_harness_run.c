@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,13 +428,21 @@ Test(harness_run, sigint_stops_everything_and_marks_incomplete)
     json_decref(s);
 }
 
-/* A stand-in for ioserve and ioload that leaves a mark if ever started. */
-static void write_marker_script(const char *path, const char *marker)
+/* Writes an executable shell script tmpdir/name (a stand-in for ioserve or
+ * ioload) from a printf format; its path goes into path. */
+static void write_script(char *path, size_t cap, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void write_script(char *path, size_t cap, const char *name, const char *fmt, ...)
 {
+    snprintf(path, cap, "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    fprintf(f, "#!/bin/sh\ntouch '%s'\nexit 1\n", marker);
-    fclose(f);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    cr_assert_eq(fclose(f), 0);
     cr_assert_eq(chmod(path, 0755), 0);
 }
 
@@ -442,12 +451,12 @@ Test(harness_run, unwritable_out_fails_before_any_load)
     char file[PATH_MAX + 16], out[PATH_MAX + 32], fake[PATH_MAX + 16], marker[PATH_MAX + 16];
     snprintf(file, sizeof file, "%s/file", tmpdir);
     snprintf(out, sizeof out, "%s/sub", file);
-    snprintf(fake, sizeof fake, "%s/fake.sh", tmpdir);
     snprintf(marker, sizeof marker, "%s/started", tmpdir);
     FILE *f = fopen(file, "w");
     cr_assert_not_null(f);
     fclose(f);
-    write_marker_script(fake, marker);
+    /* Leaves a mark if ever started as ioserve or ioload. */
+    write_script(fake, sizeof fake, "fake.sh", "#!/bin/sh\ntouch '%s'\nexit 1\n", marker);
     /* A path under a regular file cannot be created, even by root. */
     const char *args[] = {"run",       "--suite", TINY_SUITE, "--out", out,
                           "--ioserve", fake,      "--ioload", fake,    NULL};
@@ -483,12 +492,8 @@ Test(harness_run, bad_suite_is_bad_usage)
 Test(harness_run, failing_ioload_fails_each_run_and_the_harness_goes_on)
 {
     char fake[PATH_MAX + 16];
-    snprintf(fake, sizeof fake, "%s/ioload.sh", tmpdir);
-    FILE *f = fopen(fake, "w");
-    cr_assert_not_null(f);
-    fputs("#!/bin/sh\necho 'ioload: cannot run today' >&2\nexit 1\n", f);
-    fclose(f);
-    cr_assert_eq(chmod(fake, 0755), 0);
+    write_script(fake, sizeof fake, "ioload.sh", "%s",
+                 "#!/bin/sh\necho 'ioload: cannot run today' >&2\nexit 1\n");
     const char *args[] = {"run",      "--suite", TINY_SUITE, "--out", tmpdir,
                           "--ioload", fake,      "--quiet",  NULL};
     int status = run_iobench(args, 30000);
@@ -520,16 +525,11 @@ Test(harness_run, model_failing_verification_is_not_benchmarked)
     /* A stand-in ioserve that serves the thread model whatever select it is
      * asked for: its answers name the wrong model, which verify must catch. */
     char fake[PATH_MAX + 16];
-    snprintf(fake, sizeof fake, "%s/ioserve.sh", tmpdir);
-    FILE *f = fopen(fake, "w");
-    cr_assert_not_null(f);
-    fprintf(f,
-            "#!/bin/sh\n"
-            "for a; do shift; [ \"$a\" = select ] && a=thread; set -- \"$@\" \"$a\"; done\n"
-            "exec '%s' \"$@\"\n",
-            ioserve_path());
-    fclose(f);
-    cr_assert_eq(chmod(fake, 0755), 0);
+    write_script(fake, sizeof fake, "ioserve.sh",
+                 "#!/bin/sh\n"
+                 "for a; do shift; [ \"$a\" = select ] && a=thread; set -- \"$@\" \"$a\"; done\n"
+                 "exec '%s' \"$@\"\n",
+                 ioserve_path());
     const char *args[] = {"run",       "--suite", TINY_SUITE, "--out", tmpdir,
                           "--ioserve", fake,      "--quiet",  NULL};
     int status = run_iobench(args, 30000);
