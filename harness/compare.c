@@ -9,6 +9,7 @@
 #include "iobench.h"
 #include "plot.h"
 #include "stats_mw.h"
+#include "atomicfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -290,7 +291,7 @@ static int compare_chart(const struct cmp_case *cases, size_t n, const char *out
         rc = 0;
     } else if (snprintf(dat, sizeof dat, "%s/compare.dat", out) < (int)sizeof dat &&
                snprintf(outbase, sizeof outbase, "%s/compare", out) < (int)sizeof outbase &&
-               util_write_atomic(dat, buf, len) == 0) {
+               atomicfile_write(dat, buf, len) == 0) {
         snprintf(vars, sizeof vars, "ncases=%zu; threshold=%g", rows, o->threshold);
         rc = plot_render("compare.gp", dat, outbase, "change of the medians, CUR against BASE",
                          vars);

@@ -15,7 +15,7 @@ endif()
 
 add_executable(iobench ${iobench_sources})
 target_include_directories(iobench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(iobench PRIVATE PkgConfig::CURL PkgConfig::JANSSON hdr m Threads::Threads)
+target_link_libraries(iobench PRIVATE PkgConfig::CURL PkgConfig::JANSSON hdr iobench_common m Threads::Threads)
 if(iobench_have_analysis)
   target_compile_definitions(iobench PRIVATE IOBENCH_HAVE_ANALYSIS)
 endif()

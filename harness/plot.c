@@ -9,6 +9,7 @@
 #include "hdr.h"
 #include "iobench.h"
 #include "stats_mw.h"
+#include "atomicfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -419,7 +420,7 @@ static void finish_chart(struct plotter *p, struct chart *ch, const char *script
                snprintf(out, sizeof out, "%s/%s", p->plots, name) >= (int)sizeof out) {
         fprintf(stderr, "iobench plot: %s: path too long\n", name);
         p->failures++;
-    } else if (util_write_atomic(dat, ch->buf, ch->len) != 0) {
+    } else if (atomicfile_write(dat, ch->buf, ch->len) != 0) {
         fprintf(stderr, "iobench plot: %s: %s\n", dat, strerror(errno));
         p->failures++;
     } else {

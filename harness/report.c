@@ -8,6 +8,7 @@
 #include "iobench.h"
 #include "plot.h"
 #include "stats_mw.h"
+#include "atomicfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -512,9 +513,9 @@ static int write_docs(json_t *s, const char *dir)
         rc = -1;
     char path[PATH_MAX];
     if (rc == 0 && (snprintf(path, sizeof path, "%s/report.md", dir) >= (int)sizeof path ||
-                    util_write_atomic(path, md_buf, md_len) != 0 ||
+                    atomicfile_write(path, md_buf, md_len) != 0 ||
                     snprintf(path, sizeof path, "%s/report.tex", dir) >= (int)sizeof path ||
-                    util_write_atomic(path, tex_buf, tex_len) != 0)) {
+                    atomicfile_write(path, tex_buf, tex_len) != 0)) {
         fprintf(stderr, "iobench report: %s: %s\n", path, strerror(errno));
         rc = -1;
     }

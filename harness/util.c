@@ -18,53 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int util_write_atomic(const char *path, const void *data, size_t len)
-{
-    char tmp[PATH_MAX];
-    /* Same directory as path, so rename() stays within one filesystem. */
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return -1;
-    int saved;
-    if (fchmod(fd, 0644) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0)
-        goto err;
-    if (close(fd) < 0) {
-        fd = -1;
-        goto err;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0)
-        goto err;
-    return 0;
-err:
-    saved = errno;
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    errno = saved;
-    return -1;
-}
+#include "atomicfile.h"
 
 int util_json_save(const char *path, json_t *j)
 {
@@ -82,7 +36,7 @@ int util_json_save(const char *path, json_t *j)
     }
     buf[len] = '\n';
     buf[len + 1] = '\0';
-    int rc = util_write_atomic(path, buf, len + 1);
+    int rc = atomicfile_write(path, buf, len + 1);
     int saved = errno;
     free(buf);
     errno = saved;

@@ -10,11 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes data to path through a temp file in the same directory, fsync and
- * rename, so readers see the old or the new file, never a part. 0, or -1
- * with errno set (the temp file is removed). */
-int util_write_atomic(const char *path, const void *data, size_t len);
-/* util_write_atomic of j dumped with 2-space indent, keys in insertion
+/* atomicfile_write of j dumped with 2-space indent, keys in insertion
  * order, and a final newline. 0 or -1. */
 int util_json_save(const char *path, json_t *j);
 /* Loads a JSON file; NULL with a one-line reason ("path:line:col: text")

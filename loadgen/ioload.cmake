@@ -8,7 +8,7 @@ add_library(ioload_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/ioload_report.c
   ${CMAKE_CURRENT_LIST_DIR}/ioload_merge.c)
 target_include_directories(ioload_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(ioload_core PUBLIC hdr PkgConfig::CURL PkgConfig::JANSSON Threads::Threads m)
+target_link_libraries(ioload_core PUBLIC hdr iobench_common PkgConfig::CURL PkgConfig::JANSSON Threads::Threads m)
 
 add_executable(ioload ${CMAKE_CURRENT_LIST_DIR}/ioload_main.c)
 target_link_libraries(ioload PRIVATE ioload_core)

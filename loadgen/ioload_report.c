@@ -1,6 +1,8 @@
 /* ioload_report: result JSON and summary (see ioload_report.h). */
 #include "ioload_report.h"
 
+#include "atomicfile.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -272,60 +274,25 @@ int ioload_json_write(const json_t *j, const char *path)
             return -1;
         return 0;
     }
-    /* A device, FIFO or socket (/dev/null, /dev/stdout) is written in place:
-     * renaming over it would replace it with a regular file. */
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        FILE *f = fopen(path, "we");
-        if (f == NULL)
-            return -1;
-        int rc = json_dumpf(j, f, flags) != 0 || fputc('\n', f) == EOF ? -1 : 0;
-        if (fclose(f) != 0)
-            rc = -1;
-        return rc;
-    }
-    char tmp[PATH_MAX];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        errno = ENAMETOOLONG;
+    char *text = json_dumps(j, flags);
+    if (text == NULL) {
+        errno = ENOMEM;
         return -1;
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return -1;
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        errno = e;
+    size_t len = strlen(text);
+    /* json_dumps leaves room for nothing more; append the newline by hand. */
+    char *with_nl = realloc(text, len + 2);
+    if (with_nl == NULL) {
+        free(text);
+        errno = ENOMEM;
         return -1;
     }
-    int rc = json_dumpf(j, f, flags);
-    if (rc == 0 && fputc('\n', f) == EOF)
-        rc = -1;
-    if (rc == 0 && fflush(f) != 0)
-        rc = -1;
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -1;
+    with_nl[len] = '\n';
+    with_nl[len + 1] = 0;
+    int rc = atomicfile_write(path, with_nl, len + 1);
     int e = errno;
-    if (fclose(f) != 0 && rc == 0) {
-        rc = -1;
-        e = errno;
-    }
-    /* mkstemp creates 0600; results are ordinary files others read. */
-    if (rc == 0 && chmod(tmp, 0644) != 0) {
-        rc = -1;
-        e = errno;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = -1;
-        e = errno;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        errno = e;
-    }
+    free(with_nl);
+    errno = e;
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "net.h"
 #include "server.h"
 #include "stats.h"
@@ -132,19 +133,9 @@ static int parse_num(const char *opt, const char *arg, long min, long max, long 
 
 static int write_port_file(const char *path, int port)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int ok = fprintf(f, "%d\n", port) > 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) < 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%d\n", port);
+    return atomicfile_write(path, buf, (size_t)n);
 }
 
 static void raise_nofile(void)
