@@ -695,7 +695,7 @@ MODEL_CASE(close_before_reading, 60)
 /* ---- a client that reads one byte at a time ----------------------------- */
 
 #define SLOW_BYTES 100000
-#define SLOW_READ_MS 20000 /* 100,000 one-byte reads and the pauses, with room */
+#define SLOW_READ_MS 10000 /* 100,000 one-byte reads and the pauses, with room */
 
 /* 100,000 bytes read one per recv through a small receive window, so the
  * server meets short writes and a full socket all the way; every byte is
@@ -779,6 +779,7 @@ static const struct bad_case bad_cases[] = {
     BAD400("NUL in the method", "G\0T / HTTP/1.1\r\nHost: h\r\n\r\n"),
     BAD400("NUL in the target", "GET /a\0b HTTP/1.1\r\nHost: h\r\n\r\n"),
     BAD400("a control byte in the target", "GET /a\x01z HTTP/1.1\r\nHost: h\r\n\r\n"),
+    BAD400("NUL after the version", "GET / HTTP/1.1\0\r\nHost: h\r\n\r\n"),
     BAD400("DEL in the target", "GET /a\x7fz HTTP/1.1\r\nHost: h\r\n\r\n"),
     BAD400("NUL in a header value", "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n"),
     BAD400("a control byte in a header value",
@@ -786,6 +787,12 @@ static const struct bad_case bad_cases[] = {
     BAD400("DEL in a header value", "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x7f\r\n\r\n"),
     BAD400("NUL in a header name", "GET / HTTP/1.1\r\nHost: h\r\nX-\0A: b\r\n\r\n"),
     BAD400("binary garbage", "\x16\x03\x01\x02\0\x01\0\x01\xfc\x03\x03\r\n\r\n"),
+    /* The control: a tab is the one control byte a field value may hold. */
+    {"a tab in a header value (allowed)",
+     REQ("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\nX-A: a\tb\r\n\r\n"),
+     {200},
+     1,
+     HELLO},
     {"pipelined garbage after a valid request",
      REQ("GET / HTTP/1.1\r\nHost: h\r\n\r\n\x01\x02\x03 garbage \0\xff\r\n\r\n"),
      {200, 400},
