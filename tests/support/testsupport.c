@@ -480,3 +480,51 @@ long srv_stat(const struct srv *s, const char *field)
     json_decref(root);
     return out;
 }
+
+/* ---- appended for the conformance suite --------------------------------- */
+
+int proc_children(pid_t pid, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long p = strtol(e->d_name, &end, 10);
+        if (*end || p <= 0)
+            continue;
+        char state;
+        long ppid;
+        if (proc_stat(p, &state, &ppid) == 0 && ppid == pid) {
+            if (n < max)
+                out[n] = (pid_t)p;
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+char proc_state(pid_t pid)
+{
+    char state;
+    long ppid;
+    return proc_stat(pid, &state, &ppid) == 0 ? state : 0;
+}
+
+int srv_model_selected(const char *model)
+{
+    const char *env = getenv("IOBENCH_TEST_MODELS");
+    if (!env || !*env)
+        return 1;
+    size_t n = strlen(model);
+    for (const char *p = env; *p;) {
+        size_t l = strcspn(p, ",");
+        if (l == n && strncmp(p, model, n) == 0)
+            return 1;
+        p += l + (p[l] == ',');
+    }
+    return 0;
+}

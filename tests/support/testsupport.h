@@ -58,4 +58,14 @@ const char *ioserve_path(void);
 const char *ioload_path(void);
 const char *iobench_path(void);
 
+/* Appended for the conformance suite. */
+/* Fills out with up to max pids of pid's direct children (any state);
+ * returns how many there are in all, -1 on error. */
+int proc_children(pid_t pid, pid_t *out, int max);
+/* The state letter of a process (R, S, Z, ...), or 0 when it is gone. */
+char proc_state(pid_t pid);
+/* Whether model is under test: IOBENCH_TEST_MODELS (comma-separated names)
+ * restricts the models; unset or empty, all are. 1 or 0. */
+int srv_model_selected(const char *model);
+
 #endif
