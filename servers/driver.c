@@ -130,6 +130,10 @@ int conn_pump(struct conn *c, int64_t now)
             if (r > 0) {
                 conn_in_commit(c, (size_t)r);
                 progress = true;
+                /* A request read in a later round may have been sent after
+                 * the caller's clock reading: time it from now, or a /delay
+                 * could answer early. */
+                now = server_now_us();
             } else if (r == 0) {
                 conn_in_eof(c);
                 progress = true;
