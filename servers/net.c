@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -92,18 +93,40 @@ int net_accept(int lfd, bool nonblock)
         set_nodelay(fd);
         return fd;
     }
-    if ((errno == EMFILE || errno == ENFILE) && reserve_fd >= 0) {
-        /* Out of descriptors: the pending connection would keep the
-         * listening socket readable forever. Use the reserved descriptor to
-         * take it off the queue and close it, then reserve again. */
-        close(reserve_fd);
-        reserve_fd = -1;
-        int shed = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (shed >= 0)
-            close(shed);
-        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        errno = EMFILE;
+    if ((errno != EMFILE && errno != ENFILE) || reserve_fd < 0)
+        return -1;
+    /* Out of descriptors. The kernel refuses before it looks at the queue,
+     * so a pending connection would keep a level-triggered loop busy and a
+     * blocking loop would spin. Wait until one is pending (blocking callers)
+     * or look without waiting (event loops), then use the reserved
+     * descriptor to take it off the queue and close it. */
+    int lfl = fcntl(lfd, F_GETFL);
+    if (lfl < 0)
+        return -1;
+    struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+    int r = poll(&pfd, 1, (lfl & O_NONBLOCK) ? 0 : -1);
+    if (r < 0)
+        return -1; /* EINTR: the caller looks at its stop flag */
+    if (r == 0) {
+        errno = EAGAIN; /* nothing to shed: wait for the next event */
+        return -1;
     }
+    /* Descriptors may have come back while we waited: serve, not shed. */
+    fd = accept4(lfd, NULL, NULL, flags);
+    if (fd >= 0) {
+        set_nodelay(fd);
+        return fd;
+    }
+    if (errno != EMFILE && errno != ENFILE)
+        return -1;
+    close(reserve_fd);
+    reserve_fd = -1;
+    /* Only this thread accepts, and poll saw a connection: no blocking. */
+    int shed = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (shed >= 0)
+        close(shed);
+    reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    errno = shed >= 0 ? EMFILE : EAGAIN; /* EMFILE: more may be waiting */
     return -1;
 }
 

@@ -14,10 +14,13 @@ int net_listen(const char *host, int port, int backlog, int *bound_port, char *e
  * process runs out of descriptors. Call once before serving. */
 int net_reserve_fd(void);
 
-/* accept4 with CLOEXEC (and NONBLOCK when nonblock). On EMFILE/ENFILE it
- * frees the reserved descriptor, accepts and closes one pending connection
- * (so a full backlog does not spin a level-triggered loop), re-reserves, and
- * returns -1 with errno EMFILE. EINTR and EAGAIN are returned as they are. */
+/* accept4 with CLOEXEC; the new socket is non-blocking when nonblock. Out
+ * of descriptors (EMFILE/ENFILE), it waits for a pending connection (a
+ * blocking listening socket) or looks for one (a non-blocking one), tries
+ * the accept once more in case descriptors came back, and otherwise sheds
+ * that connection with the reserved descriptor, so a full backlog cannot
+ * spin a loop. Then -1 with errno EMFILE (one was shed, more may wait) or
+ * EAGAIN (none pending). EINTR and EAGAIN are returned as they are. */
 int net_accept(int lfd, bool nonblock);
 
 /* Sets or clears O_NONBLOCK. */
