@@ -15,7 +15,7 @@ IOBENCH := $(BUILD)/harness/iobench
 SERVER_TESTS := conformance|hostile|ioload
 THREADED_TESTS := conformance|hostile|ioload
 
-.PHONY: all deps build build-asan build-tsan test test-asan check tsan fuzz \
+.PHONY: all deps build build-asan test test-asan check tsan fuzz \
         bench bench-quick bench-models bench-ioload format clean
 
 all: build
@@ -37,9 +37,6 @@ build: deps $(BUILD)/CMakeCache.txt
 build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-build-tsan: deps $(TSAN_BUILD)/CMakeCache.txt
-	cmake --build $(TSAN_BUILD) -j $(JOBS)
-
 # Every suite on the Release build, then the server suites again under
 # AddressSanitizer and UndefinedBehaviorSanitizer.
 test: build build-asan
@@ -47,11 +44,19 @@ test: build build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -R '$(SERVER_TESTS)'
 
-# The threaded code (thread and aio models, ioload) under ThreadSanitizer.
-tsan: build-tsan
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  IOBENCH_TEST_MODELS=thread,aio \
-	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -R '$(THREADED_TESTS)'
+# The threaded code (the thread model, ioload) under ThreadSanitizer.
+# Criterion cannot run under TSan (its inheritable arena fails to map), so
+# only the programs are instrumented; the Release test binaries drive them.
+# The aio model is left out: glibc's AIO helper threads start more helpers
+# through glibc's internal pthread_create, which TSan does not intercept,
+# and TSan then crashes in its own allocator (README, "Reliability").
+tsan: build $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target ioserve ioload
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  IOBENCH_IOSERVE=$(CURDIR)/$(TSAN_BUILD)/servers/ioserve \
+	  IOBENCH_IOLOAD=$(CURDIR)/$(TSAN_BUILD)/loadgen/ioload \
+	  IOBENCH_TEST_MODELS=thread \
+	  ctest --test-dir $(BUILD) --output-on-failure -R '$(THREADED_TESTS)'
 
 fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,11 @@ IOSERVE_MODELS
 const struct model *const server_models[] = {IOSERVE_MODELS NULL};
 #undef X
 
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t report_flag;
+/* Written by the signal handler, read by every thread: lock-free atomics
+ * are both async-signal-safe and race-free across threads, which a plain
+ * volatile sig_atomic_t is only within one thread. */
+static atomic_int stop_flag;
+static atomic_int report_flag;
 static const char *active_model = "?";
 
 const struct model *server_find_model(const char *name)
@@ -39,17 +43,16 @@ const struct model *server_find_model(const char *name)
 
 int server_stopping(void)
 {
-    if (report_flag) {
+    if (atomic_exchange_explicit(&report_flag, 0, memory_order_relaxed)) {
         /* Deferred from the handler: stdio is not async-signal-safe. */
-        report_flag = 0;
         server_report();
     }
-    return stop_flag;
+    return atomic_load_explicit(&stop_flag, memory_order_relaxed);
 }
 
 void server_request_stop(void)
 {
-    stop_flag = 1;
+    atomic_store_explicit(&stop_flag, 1, memory_order_relaxed);
 }
 
 void server_stop_sigset(sigset_t *set)
@@ -65,7 +68,7 @@ void server_take_signal(int signo)
     if (signo == SIGUSR1)
         server_report();
     else
-        stop_flag = 1;
+        server_request_stop();
 }
 
 void server_report(void)
@@ -86,10 +89,7 @@ int64_t server_now_us(void)
 
 static void on_signal(int signo)
 {
-    if (signo == SIGUSR1)
-        report_flag = 1;
-    else
-        stop_flag = 1;
+    atomic_store_explicit(signo == SIGUSR1 ? &report_flag : &stop_flag, 1, memory_order_relaxed);
 }
 
 static void usage(FILE *f)

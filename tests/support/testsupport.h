@@ -53,7 +53,8 @@ int http_get(int port, const char *path, long *status, char *body, size_t cap);
  * "connections.accepted"), or -1. */
 long srv_stat(const struct srv *s, const char *field);
 
-/* Path of the built binaries (set by CMake). */
+/* Path of the built binaries (set by CMake; the environment variables
+ * IOBENCH_IOSERVE and IOBENCH_IOLOAD override the first two). */
 const char *ioserve_path(void);
 const char *ioload_path(void);
 const char *iobench_path(void);
