@@ -40,6 +40,16 @@ static bool is_sha(const char *s)
     return true;
 }
 
+/* A checked sha (40 or 64 hex digits): copy it, truncated to what fits. */
+static void copy_sha(char *out, size_t cap, const char *sha)
+{
+    size_t n = strlen(sha);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, sha, n);
+    out[n] = '\0';
+}
+
 /* The source tree's commit, read from .git without running git (a detached
  * HEAD, a loose ref or a packed ref). IOBENCH_GIT_COMMIT overrides it for
  * binaries run away from their tree. */
@@ -55,7 +65,7 @@ static bool git_commit(char *out, size_t cap)
     if (read_line(path, head, sizeof head) != 0)
         return false;
     if (is_sha(head)) {
-        snprintf(out, cap, "%s", head);
+        copy_sha(out, cap, head);
         return true;
     }
     if (strncmp(head, "ref: ", 5) != 0)
@@ -76,7 +86,7 @@ static bool git_commit(char *out, size_t cap)
         if (sp != NULL && strcmp(sp + 1, ref) == 0) {
             *sp = '\0';
             if (is_sha(line)) {
-                snprintf(out, cap, "%s", line);
+                copy_sha(out, cap, line);
                 found = true;
             }
         }

@@ -27,7 +27,7 @@ void ioload_iso_time(const struct timespec *t, char *buf, size_t cap)
     }
     char base[24];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, cap, "%s.%06ldZ", base, t->tv_nsec / 1000);
+    snprintf(buf, cap, "%s.%06dZ", base, (int)(t->tv_nsec / 1000 % 1000000));
 }
 
 int ioload_parse_iso_time(const char *s, double *epoch_s)

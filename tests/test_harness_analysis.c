@@ -336,8 +336,8 @@ Test(analysis, compare_names_the_cases_whose_throughput_dropped)
         /* Every lowered trial below every original: U = 0, p = 1/C(2n, n). */
         if (hi * 0.8 < lo && stats_mw_min_p((size_t)cases[k].n, (size_t)cases[k].n) < 0.05) {
             char want[160];
-            snprintf(want, sizeof want, "REGRESSION %s/%s/c%ld:", cases[k].model, cases[k].workload,
-                     cases[k].conc);
+            snprintf(want, sizeof want, "REGRESSION %.60s/%.60s/c%ld:", cases[k].model,
+                     cases[k].workload, cases[k].conc);
             cr_expect_not_null(strstr(out, want), "%s not named in:\n%s", want, out);
             separated++;
         }
