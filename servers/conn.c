@@ -72,6 +72,7 @@ struct conn {
     bool body_echo;     /* copy them to the output, else discard */
 
     bool keep_alive;     /* for the response being produced */
+    bool http10;         /* the request was HTTP/1.0 */
     bool draining;       /* shutdown: no new request */
     bool served_one;     /* at least one response: now an idle keep-alive */
     int64_t head_start;  /* header timeout counts from here */
@@ -203,6 +204,8 @@ static void put_head(struct conn *c, int status, const char *ctype, uint64_t cle
         out_str(c, extra);
     if (!c->keep_alive)
         out_str(c, "Connection: close\r\n");
+    else if (c->http10)
+        out_str(c, "Connection: keep-alive\r\n"); /* 1.0 closes unless told */
     out_str(c, "\r\n");
     stats_response(status);
 }
@@ -447,6 +450,7 @@ static bool step_head(struct conn *c, int64_t now)
         return true;
     }
     c->keep_alive = req.keep_alive && !c->draining;
+    c->http10 = req.minor_version == 0;
     if (req.minor_version == 1 && !http_find_header(&req, "Host")) {
         /* RFC 9112 3.2: a 1.1 request without Host is answered 400. */
         respond_fatal(c, 400, now);
