@@ -33,6 +33,7 @@ done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/iobench-interop.XXXXXX")
 SERVER_PID=""
+TOOL_PID=""
 
 stop_server() {
     # By pid, never by name: other servers on this machine are not ours.
@@ -48,6 +49,10 @@ stop_server() {
     wait "$pid" 2>/dev/null || true
 }
 cleanup() {
+    if [[ -n $TOOL_PID ]]; then
+        kill -TERM "$TOOL_PID" 2>/dev/null || true
+        wait "$TOOL_PID" 2>/dev/null || true
+    fi
     stop_server
     rm -rf "$WORK"
 }
@@ -74,6 +79,19 @@ start_server() {
     return 1
 }
 
+# run_tool OUT CMD...: runs CMD, its output in OUT, and returns its status.
+# In the background, because bash runs a trap only once the foreground
+# command is done: this way INT or TERM stops everything at once.
+run_tool() {
+    local out=$1 rc=0
+    shift
+    "$@" >"$out" 2>&1 &
+    TOOL_PID=$!
+    wait "$TOOL_PID" || rc=$?
+    TOOL_PID=""
+    return "$rc"
+}
+
 # Each run_* sets RPS, ERRORS (transport and protocol errors) and NON2XX,
 # and keeps the tool's output in $WORK/MODEL.TOOL.out. A tool that fails to
 # finish counts as one error more than it reported.
@@ -83,20 +101,24 @@ run_curl() {
     local url=http://127.0.0.1:$PORT out=$WORK/$1.curl.out
     RPS="-" ERRORS=0 NON2XX=0
     local fmt='%{http_code} %{num_connects} %{size_download}\n'
-    if ! curl -sS --max-time 10 -o /dev/null -w "$fmt" "$url/" "$url/bytes/100000" "$url/" \
-        "$url/delay/10" >"$out" 2>&1; then
+    local args=() path
+    for path in / /bytes/100000 / /delay/10; do
+        args+=(-o /dev/null "$url$path") # -o applies to one URL
+    done
+    if ! run_tool "$out" curl -sS --max-time 10 -w "$fmt" "${args[@]}"; then
         ERRORS=$((ERRORS + 1))
     fi
     head -c 200000 /dev/urandom >"$WORK/body"
-    if ! curl -sS --max-time 10 -H 'Expect: 100-continue' --data-binary "@$WORK/body" \
-        -o "$WORK/echoed" -w "$fmt" "$url/echo" >>"$out" 2>&1; then
+    if ! run_tool "$out.echo" curl -sS --max-time 10 -H 'Expect: 100-continue' \
+        --data-binary "@$WORK/body" -o "$WORK/echoed" -w "$fmt" "$url/echo"; then
         ERRORS=$((ERRORS + 1))
     elif ! cmp -s "$WORK/body" "$WORK/echoed"; then
         echo "POST /echo: the body did not round-trip" >>"$out"
         ERRORS=$((ERRORS + 1))
     fi
-    local code conns size total=0 requests=0
-    while read -r code conns size; do
+    cat "$out.echo" >>"$out"
+    local code conns total=0 requests=0
+    while read -r code conns _; do
         [[ $code =~ ^[0-9]+$ ]] || continue
         requests=$((requests + 1))
         total=$((total + conns))
@@ -114,8 +136,8 @@ run_curl() {
 run_ab() {
     local out=$WORK/$1.ab.out rc=0
     # -n after -t: -t alone caps the run at 50000 requests.
-    timeout $((SECS + 30)) ab -q -k -c $CONNS -t "$SECS" -n 100000000 -s 10 \
-        "http://127.0.0.1:$PORT/" >"$out" 2>&1 || rc=$?
+    run_tool "$out" timeout $((SECS + 30)) ab -q -k -c $CONNS -t "$SECS" -n 100000000 -s 10 \
+        "http://127.0.0.1:$PORT/" || rc=$?
     RPS=$(awk '/^Requests per second:/ {print $4}' "$out")
     local failed write non2xx
     failed=$(awk '/^Failed requests:/ {print $3}' "$out")
@@ -128,8 +150,8 @@ run_ab() {
 
 run_wrk() {
     local out=$WORK/$1.wrk.out rc=0
-    timeout $((SECS + 30)) wrk -t2 -c$CONNS -d"${SECS}s" --timeout 10s \
-        "http://127.0.0.1:$PORT/" >"$out" 2>&1 || rc=$?
+    run_tool "$out" timeout $((SECS + 30)) wrk -t2 -c$CONNS -d"${SECS}s" --timeout 10s \
+        "http://127.0.0.1:$PORT/" || rc=$?
     RPS=$(awk '/^Requests\/sec:/ {print $2}' "$out")
     # "Socket errors: connect 0, read 0, write 0, timeout 0", when any.
     local sock
@@ -142,8 +164,8 @@ run_wrk() {
 
 run_h2load() {
     local out=$WORK/$1.h2load.out rc=0
-    timeout $((SECS + 30)) h2load --h1 -c $CONNS -D "$SECS" -T 10 \
-        "http://127.0.0.1:$PORT/" >"$out" 2>&1 || rc=$?
+    run_tool "$out" timeout $((SECS + 30)) h2load --h1 -c $CONNS -D "$SECS" -T 10 \
+        "http://127.0.0.1:$PORT/" || rc=$?
     # "finished in 5.00s, 54013.00 req/s, 7.57MB/s"
     RPS=$(awk '/^finished in/ {print $4}' "$out")
     # "requests: N total, N started, N done, N succeeded, F failed, E errored, T timeout"
