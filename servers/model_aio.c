@@ -51,6 +51,7 @@ struct aconn {
     struct aiocb cb; /* the one operation in flight */
     bool pending, reading;
     bool closing;
+    bool timed_out;          /* a deadline passed while a read was blocked */
     struct theap_node timer; /* must stay at a fixed place: see drop */
     struct aconn *prev, *next;
 };
@@ -154,7 +155,9 @@ static void complete(struct aconn *a, int64_t now)
         return;
     }
     if (a->reading) {
-        if (n == 0)
+        if (n == 0 && a->timed_out)
+            a->timed_out = false; /* our shutdown, not the peer's close */
+        else if (n == 0)
             conn_in_eof(a->c);
         else
             conn_in_commit(a->c, (size_t)n);
@@ -162,6 +165,23 @@ static void complete(struct aconn *a, int64_t now)
         conn_out_consumed(a->c, (size_t)n);
     }
     advance(a, now);
+}
+
+/* A deadline (header, idle or write timeout, /delay) has passed. The
+ * protocol must run to act on it, but a blocked helper read holds the
+ * connection: shut the read side to end it, and let the completion run the
+ * protocol (a 408 can still be written). A blocked write means the client
+ * stopped reading: give up on it. */
+static void expire(struct aconn *a, int64_t now)
+{
+    if (!a->pending) {
+        advance(a, now);
+    } else if (a->reading) {
+        a->timed_out = true;
+        shutdown(a->fd, SHUT_RD);
+    } else {
+        begin_close(a);
+    }
 }
 
 static void accept_all(int lfd, const struct server_config *cfg, int64_t now)
@@ -253,13 +273,15 @@ static int aio_serve(int lfd, const struct server_config *cfg)
         while ((t = theap_top(&L.timers)) && t->when <= now) {
             struct aconn *a = (struct aconn *)((char *)t - offsetof(struct aconn, timer));
             theap_remove(&L.timers, t);
-            advance(a, now);
+            expire(a, now);
         }
         if (now >= next_sweep) {
             sweep(now);
             next_sweep = now + SWEEP_US;
         }
 
+        if (draining && L.count == 0)
+            break; /* the pass above closed the last one: do not wait */
         int64_t wait = next_sweep - now;
         if (L.listen_ready && !draining)
             wait = 0;

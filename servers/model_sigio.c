@@ -211,6 +211,8 @@ static int sigio_serve(int lfd, const struct server_config *cfg)
             pump((int)(s - L.slots), now);
         }
 
+        if (draining && L.count == 0)
+            break; /* the pass above closed the last one: do not wait */
         int64_t wait = INT64_MAX;
         if (L.ready_len || (L.listen_ready && !draining))
             wait = 0;

@@ -20,6 +20,7 @@ struct shared_stats {
 };
 
 static struct shared_stats *st;
+static pid_t server_pid; /* the fork model's children report their parent */
 
 int stats_init(void)
 {
@@ -30,6 +31,7 @@ int stats_init(void)
     if (p == MAP_FAILED)
         return -1;
     st = p;
+    server_pid = getpid();
     return 0;
 }
 
@@ -83,7 +85,7 @@ char *stats_render(const char *model)
     }
     json_t *root =
         json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I}, s:I, s:o, s:o}", "model", model, "pid",
-                  (json_int_t)getpid(), "version", IOBENCH_VERSION, "connections", "accepted",
+                  (json_int_t)server_pid, "version", IOBENCH_VERSION, "connections", "accepted",
                   (json_int_t)load(&st->accepted), "active", (json_int_t)load(&st->active),
                   "rejected", (json_int_t)load(&st->rejected), "requests",
                   (json_int_t)load(&st->requests), "responses", responses, "errors", errors);
