@@ -15,85 +15,10 @@
 # THREADS (1), CONNECTIONS (64).
 set -uo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$root/build}
+name=bench-ioload
 TRIALS=${TRIALS:-5}
-DURATION=${DURATION:-5s}
-THREADS=${THREADS:-1}
-CONNECTIONS=${CONNECTIONS:-64}
-IOLOAD=$BUILD_DIR/loadgen/ioload
-IOSERVE=$BUILD_DIR/servers/ioserve
-
-for bin in "$IOLOAD" "$IOSERVE"; do
-  [ -x "$bin" ] || { echo "bench-ioload: $bin is not built (BUILD_DIR=$BUILD_DIR)" >&2; exit 1; }
-done
-command -v wrk >/dev/null || { echo "bench-ioload: wrk not found (scripts/deps.sh bench)" >&2; exit 1; }
-
-state=$(mktemp -d /tmp/bench-ioload.XXXXXX) || exit 1
-server_pid=""
-nginx_dir=""
-failed=0
-
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-    server_pid=""
-  fi
-  if [ -n "$nginx_dir" ]; then
-    "$root/scripts/nginx.sh" stop "$nginx_dir" || failed=1
-    nginx_dir=""
-  fi
-}
-cleanup() {
-  stop_server
-  rm -rf -- "$state"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-srv_pin=()
-gen_pin=()
-if [ "$(nproc)" -ge 2 ]; then
-  srv_pin=(taskset -c 0)
-  gen_pin=(taskset -c 1)
-  echo "pinning: servers on CPU 0, load generators on CPU 1 (taskset)"
-else
-  echo "one CPU: servers and load generators share it (no pinning)"
-fi
-
-# Sets $port, or returns 1.
-start_ioserve() {
-  rm -f "$state/port"
-  "${srv_pin[@]}" "$IOSERVE" --model select --port 0 --port-file "$state/port" \
-    >/dev/null 2>"$state/ioserve.err" &
-  server_pid=$!
-  for _ in $(seq 1 100); do
-    if [ -s "$state/port" ]; then
-      port=$(cat "$state/port")
-      return 0
-    fi
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "bench-ioload: ioserve did not start:" >&2
-  cat "$state/ioserve.err" >&2
-  return 1
-}
-
-start_nginx() {
-  nginx_dir=$state/nginx
-  port=$("${srv_pin[@]}" "$root/scripts/nginx.sh" start "$nginx_dir") || {
-    nginx_dir=""
-    return 1
-  }
-}
-
-# Prints wrk's requests per second, or nothing.
-run_wrk() {
-  "${gen_pin[@]}" wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" "$1" 2>/dev/null |
-    awk '/^Requests\/sec:/ {print $2}'
-}
+# shellcheck source=bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 
 # Prints "RPS CPU_US_PER_REQUEST P50_MS" from ioload's summary, or nothing.
 run_ioload() {
@@ -112,10 +37,6 @@ run_ioload() {
       END { if (rps != "") printf "%s %s %.3f\n", rps, cpu, p50 }'
 }
 
-median() {
-  sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-
 compare() {
   local name=$1 url=$2 ratios=() cpus=() i w l first
   echo
@@ -124,7 +45,7 @@ compare() {
     # Alternate who goes first so that drift in the machine hits both.
     for first in wrk ioload; do
       if [ $((i % 2)) -eq 0 ]; then first=$([ "$first" = wrk ] && echo ioload || echo wrk); fi
-      if [ "$first" = wrk ]; then w=$(run_wrk "$url"); else l=$(run_ioload "$CONNECTIONS" "$url"); fi
+      if [ "$first" = wrk ]; then w=$(run_wrk "$url" | cut -d' ' -f1); else l=$(run_ioload "$CONNECTIONS" "$url"); fi
     done
     if [ -z "$w" ] || [ -z "$l" ]; then
       echo "  trial $i: a run failed (wrk '${w}', ioload '${l}')"
@@ -152,7 +73,7 @@ else
   failed=1
 fi
 
-if start_ioserve; then
+if start_ioserve select; then
   compare "ioserve --model select" "http://127.0.0.1:$port/"
   echo
   echo "== GET /delay/10, -c 16, ioserve --model select =="

@@ -1,0 +1,93 @@
+# bench-lib.sh: what the benchmark scripts share. Sourced, not run.
+# Before sourcing, set `name` (for messages). It defines IOSERVE, IOLOAD,
+# the pinning arrays srv_pin/gen_pin, start_ioserve MODEL, start_nginx,
+# stop_server (by pid), run_wrk URL [CONNECTIONS] and median; every server
+# it starts is stopped on EXIT, INT and TERM.
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$root/build}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-5s}
+IOLOAD=$BUILD_DIR/loadgen/ioload
+IOSERVE=$BUILD_DIR/servers/ioserve
+
+for bin in "$IOLOAD" "$IOSERVE"; do
+  [ -x "$bin" ] || { echo "$name: $bin is not built (BUILD_DIR=$BUILD_DIR)" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "$name: wrk not found (scripts/deps.sh bench)" >&2; exit 1; }
+
+state=$(mktemp -d "/tmp/$name.XXXXXX") || exit 1
+server_pid=""
+nginx_dir=""
+failed=0
+
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill -TERM "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=""
+  fi
+  if [ -n "$nginx_dir" ]; then
+    "$root/scripts/nginx.sh" stop "$nginx_dir" || failed=1
+    nginx_dir=""
+  fi
+}
+cleanup() {
+  stop_server
+  rm -rf -- "$state"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+srv_pin=()
+gen_pin=()
+if [ "$(nproc)" -ge 2 ]; then
+  srv_pin=(taskset -c 0)
+  gen_pin=(taskset -c 1)
+  echo "pinning: servers on CPU 0, load generators on CPU 1 (taskset)"
+else
+  echo "one CPU: servers and load generators share it (no pinning)"
+fi
+
+# start_ioserve MODEL: sets $port, or returns 1.
+start_ioserve() {
+  rm -f "$state/port"
+  "${srv_pin[@]}" "$IOSERVE" --model "$1" --port 0 --port-file "$state/port" \
+    >/dev/null 2>"$state/ioserve.err" &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    if [ -s "$state/port" ]; then
+      port=$(cat "$state/port")
+      return 0
+    fi
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "$name: ioserve --model $1 did not start:" >&2
+  cat "$state/ioserve.err" >&2
+  return 1
+}
+
+# start_nginx: sets $port, or returns 1.
+start_nginx() {
+  nginx_dir=$state/nginx
+  port=$("${srv_pin[@]}" "$root/scripts/nginx.sh" start "$nginx_dir") || {
+    nginx_dir=""
+    return 1
+  }
+}
+
+# run_wrk URL [CONNECTIONS]: prints "RPS ERRORS" (errors: socket errors and
+# non-2xx responses), or nothing when wrk failed.
+run_wrk() {
+  "${gen_pin[@]}" wrk -t "$THREADS" -c "${2:-$CONNECTIONS}" -d "$DURATION" "$1" 2>/dev/null |
+    awk '/^Requests\/sec:/ { rps = $2 }
+         /Socket errors:/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
+         /Non-2xx/ { e += $NF }
+         END { if (rps != "") print rps, e + 0 }'
+}
+
+median() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
