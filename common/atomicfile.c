@@ -6,8 +6,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -61,4 +64,27 @@ err:;
     unlink(tmp);
     errno = saved;
     return -1;
+}
+
+int atomicfile_write_json(const char *path, const json_t *j, size_t flags)
+{
+    char *text = json_dumps(j, flags);
+    if (text == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t len = strlen(text);
+    char *buf = realloc(text, len + 2);
+    if (buf == NULL) {
+        free(text);
+        errno = ENOMEM;
+        return -1;
+    }
+    buf[len] = '\n';
+    buf[len + 1] = '\0';
+    int rc = atomicfile_write(path, buf, len + 1);
+    int saved = errno;
+    free(buf);
+    errno = saved;
+    return rc;
 }

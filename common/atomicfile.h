@@ -5,6 +5,7 @@
 #ifndef IOBENCH_ATOMICFILE_H
 #define IOBENCH_ATOMICFILE_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* Writes data to a temporary file beside path, fsyncs it and renames it over
@@ -13,5 +14,9 @@
  * replace the device with a file. Returns 0, or -1 with errno set and no
  * temporary file left behind. */
 int atomicfile_write(const char *path, const void *data, size_t len);
+
+/* Dumps a jansson value with the given json_dumps flags and a final newline,
+ * and writes it with atomicfile_write. */
+int atomicfile_write_json(const char *path, const json_t *j, size_t flags);
 
 #endif

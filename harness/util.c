@@ -22,25 +22,8 @@
 
 int util_json_save(const char *path, json_t *j)
 {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    if (text == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    size_t len = strlen(text);
-    char *buf = realloc(text, len + 2);
-    if (buf == NULL) {
-        free(text);
-        errno = ENOMEM;
-        return -1;
-    }
-    buf[len] = '\n';
-    buf[len + 1] = '\0';
-    int rc = atomicfile_write(path, buf, len + 1);
-    int saved = errno;
-    free(buf);
-    errno = saved;
-    return rc;
+    return atomicfile_write_json(path, j,
+                                 JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 }
 
 json_t *util_json_load(const char *path, char *err, size_t errlen)

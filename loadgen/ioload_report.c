@@ -274,26 +274,7 @@ int ioload_json_write(const json_t *j, const char *path)
             return -1;
         return 0;
     }
-    char *text = json_dumps(j, flags);
-    if (text == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    size_t len = strlen(text);
-    /* json_dumps leaves room for nothing more; append the newline by hand. */
-    char *with_nl = realloc(text, len + 2);
-    if (with_nl == NULL) {
-        free(text);
-        errno = ENOMEM;
-        return -1;
-    }
-    with_nl[len] = '\n';
-    with_nl[len + 1] = 0;
-    int rc = atomicfile_write(path, with_nl, len + 1);
-    int e = errno;
-    free(with_nl);
-    errno = e;
-    return rc;
+    return atomicfile_write_json(path, j, flags);
 }
 
 /* wrk's units: us below 1 ms, ms below 1 s, then s. */

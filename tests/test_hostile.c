@@ -61,20 +61,6 @@ struct model_param {
 };
 
 /* Whether name is one of the comma-separated names in csv. */
-static bool name_listed(const char *csv, const char *name)
-{
-    size_t nl = strlen(name);
-    for (const char *p = csv; *p;) {
-        size_t l = strcspn(p, ",");
-        if (l == nl && strncmp(p, name, l) == 0)
-            return true;
-        p += l;
-        if (*p == ',')
-            p++;
-    }
-    return false;
-}
-
 static void free_params(struct criterion_test_params *crp)
 {
     cr_free(crp->params);
@@ -86,7 +72,6 @@ static void free_params(struct criterion_test_params *crp)
 static struct criterion_test_params model_params(void)
 {
     const char *const *all = srv_models();
-    const char *want = getenv("IOBENCH_TEST_MODELS");
     size_t n = 0;
     while (all[n])
         n++;
@@ -95,7 +80,7 @@ static struct criterion_test_params model_params(void)
         return cr_make_param_array(struct model_param, NULL, 0);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!want || !*want || name_listed(want, all[i]))
+        if (srv_model_selected(all[i]))
             snprintf(p[k++].name, sizeof p->name, "%s", all[i]);
     if (k == 0)
         p[k++].name[0] = 0;

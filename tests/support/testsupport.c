@@ -238,23 +238,14 @@ static int proc_stat(long pid, char *state, long *ppid)
 
 static int count_children(pid_t pid, bool zombies_only)
 {
-    DIR *d = opendir("/proc");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long p = strtol(e->d_name, &end, 10);
-        if (*end || p <= 0)
-            continue;
-        char state;
-        long ppid;
-        if (proc_stat(p, &state, &ppid) == 0 && ppid == pid && (!zombies_only || state == 'Z'))
-            n++;
-    }
-    closedir(d);
-    return n;
+    pid_t kids[4096];
+    int n = proc_children(pid, kids, 4096);
+    if (n < 0 || !zombies_only)
+        return n;
+    int z = 0;
+    for (int i = 0; i < n && i < 4096; i++)
+        z += proc_state(kids[i]) == 'Z';
+    return z;
 }
 
 int proc_child_count(pid_t pid)
