@@ -347,6 +347,11 @@ static void section_headline(struct doc *d, json_t *s, const char **models, size
                    "Throughput (requests/s)");
     headline_table(d, s, wl, models, nm, levels, nl, "latency_us.p99", 1.0, "%.0f",
                    "p99 latency (µs)");
+    doc_para(d, "Percentiles describe the requests that were answered. A server that leaves "
+                "some connections unanswered (the iterative model holds one keep-alive client "
+                "at a time) shows it here instead:");
+    headline_table(d, s, wl, models, nm, levels, nl, "starved_connections", 1.0, "%.0f",
+                   "Connections that got no response during the run");
     headline_table(d, s, wl, models, nm, levels, nl, "server.cpu_per_request_us", 1.0, "%.1f",
                    "Server CPU time per request (µs)");
     headline_table(d, s, wl, models, nm, levels, nl, "server.rss_peak_kb", 1.0 / 1024.0, "%.1f",

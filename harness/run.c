@@ -299,6 +299,16 @@ static int take_ioload_figures(json_t *run, json_t *io, char *err, size_t errlen
     json_object_set(run, "successes", json_object_get(totals, "successes"));
     json_object_set(run, "requests", json_object_get(totals, "requests"));
     json_object_set(run, "errors", json_object_get(totals, "errors"));
+    /* What latency percentiles hide: connections that never got an answer
+     * and requests still waiting at the end; and whether ioload itself, not
+     * the server, may have set the pace. */
+    static const char *const hidden[] = {"starved_connections", "unfinished", NULL};
+    for (const char *const *k = hidden; *k != NULL; k++) {
+        json_t *v = json_object_get(totals, *k);
+        json_object_set_new(run, *k, v != NULL ? json_incref(v) : json_null());
+    }
+    json_t *sat = json_object_get(json_object_get(io, "self"), "saturated");
+    json_object_set_new(run, "load_saturated", json_boolean(json_is_true(sat)));
     json_t *l = json_object();
     static const char *const keys[] = {"p50", "p90", "p99", "p99_9", "max", NULL};
     for (const char *const *k = keys; *k != NULL; k++) {

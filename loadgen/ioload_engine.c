@@ -56,6 +56,8 @@ struct xfer {
     int64_t sched_ns; /* open loop: due time; closed loop: = start_ns */
     int64_t start_ns;
     int64_t bytes;
+    int64_t done; /* requests completed in the measured interval */
+    bool busy;    /* a request is in flight */
 };
 
 struct tl_slot {
@@ -104,6 +106,7 @@ struct worker {
     int64_t requests, successes, errors, bytes;
     int64_t scheduled, late, unsent, max_lag_ns;
     int64_t last_done_ns, stop_ns;
+    int64_t unfinished, oldest_unfinished_ns, starved;
     int64_t internal_errors;
     CURLU *load_uh, *idle_uh;
     int64_t tl_sec, tl_req, tl_err;
@@ -472,6 +475,7 @@ static void record(struct worker *w, struct xfer *x, CURLcode rc, long status, i
     bool ok = rc == CURLE_OK && status >= 200 && status < 300;
     w->requests++;
     w->tl_req++;
+    x->done++;
     if (ok) {
         w->successes++;
     } else {
@@ -496,6 +500,7 @@ static void issue(struct worker *w, struct xfer *x, int64_t sched)
 {
     x->start_ns = now_ns();
     x->sched_ns = sched < 0 ? x->start_ns : sched;
+    x->busy = true;
     x->bytes = 0;
     if (curl_multi_add_handle(w->load.multi, x->easy) != CURLM_OK) {
         w->internal_errors++;
@@ -563,6 +568,7 @@ static void complete(struct worker *w, struct xfer *x, CURLcode rc)
     if (curl_multi_remove_handle(w->load.multi, x->easy) != CURLM_OK)
         w->internal_errors++;
     w->inflight--;
+    x->busy = false;
     if (x->sched_ns >= sh->measure_start_ns && now <= sh->measure_end_ns && !*sh->stop)
         record(w, x, rc, status, now);
     /* A failed request is followed by the next one, like any other. */
@@ -686,6 +692,19 @@ static void run_load(struct worker *w)
     }
     cpu_sample(&w->cpu1, &w->ru1);
     tl_flush(w);
+    /* What the percentiles cannot show: requests still waiting at the end,
+     * and connections the server never answered during the measurement
+     * (an iterative server serving one keep-alive client starves the rest). */
+    for (int i = 0; i < w->nx; i++) {
+        struct xfer *x = &w->xfers[i];
+        if (x->busy) {
+            w->unfinished++;
+            if (w->stop_ns - x->start_ns > w->oldest_unfinished_ns)
+                w->oldest_unfinished_ns = w->stop_ns - x->start_ns;
+        }
+        if (!sh->open_loop && x->done == 0)
+            w->starved++;
+    }
     if (sh->open_loop) {
         /* Requests that fell due but never found a free connection. */
         int64_t end = w->stop_ns < sh->measure_end_ns ? w->stop_ns : sh->measure_end_ns;
@@ -818,6 +837,10 @@ static void merge_workers(const struct shared *sh, struct worker *ws, int n,
             res->max_send_lag_us = w->max_lag_ns / 1000;
         res->internal_errors += w->internal_errors;
         res->idle_established += w->idle_ok;
+        res->unfinished += w->unfinished;
+        res->starved_connections += w->starved;
+        if (w->oldest_unfinished_ns / 1000 > res->oldest_unfinished_us)
+            res->oldest_unfinished_us = w->oldest_unfinished_ns / 1000;
         res->cpu_thread_s += ts_s(&w->cpu1) - ts_s(&w->cpu0);
         res->cpu_user_s += tv_s(&w->ru1.ru_utime) - tv_s(&w->ru0.ru_utime);
         res->cpu_sys_s += tv_s(&w->ru1.ru_stime) - tv_s(&w->ru0.ru_stime);

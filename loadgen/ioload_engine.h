@@ -48,8 +48,11 @@ struct ioload_result {
     struct ioload_tl_entry *timeline;
     size_t timeline_len;
     int idle_established;
-    int64_t internal_errors; /* failed epoll/timer/libcurl calls */
-    bool interrupted;        /* SIGINT/SIGTERM cut the run short */
+    int64_t unfinished;           /* requests in flight when the run ended */
+    int64_t oldest_unfinished_us; /* how long the oldest of them had waited */
+    int64_t starved_connections;  /* closed loop: connections with no response */
+    int64_t internal_errors;      /* failed epoll/timer/libcurl calls */
+    bool interrupted;             /* SIGINT/SIGTERM cut the run short */
 };
 
 /* Runs the load cfg describes and fills res (caller ioload_result_free's

@@ -221,14 +221,17 @@ json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_
                               (json_int_t)res->scheduled, "late", (json_int_t)res->late,
                               "max_send_lag_us", (json_int_t)res->max_send_lag_us);
     json_t *root = json_pack(
-        "{s:s, s:i, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:s, s:f, s:{s:I, s:I, s:I, s:I, s:I}, "
+        "{s:s, s:i, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:s, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I}, "
         "s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:o, s:f, s:b}, s:[], s:n}",
         "schema", IOLOAD_SCHEMA, "schema_version", IOLOAD_SCHEMA_VERSION, "tool", "name", "ioload",
         "version", IOBENCH_VERSION, "libcurl", curl_version_info(CURLVERSION_NOW)->version,
         "config", config_json(cfg), "env", ioload_env_json(), "start", start, "end", end,
         "elapsed_s", res->elapsed_s, "totals", "requests", (json_int_t)res->requests, "successes",
         (json_int_t)res->successes, "errors", (json_int_t)res->errors, "bytes",
-        (json_int_t)res->bytes, "idle_established", (json_int_t)res->idle_established, "throughput",
+        (json_int_t)res->bytes, "idle_established", (json_int_t)res->idle_established, "unfinished",
+        (json_int_t)res->unfinished, "starved_connections", (json_int_t)res->starved_connections,
+        "throughput",
         ioload_throughput_json(res->requests, res->successes, res->bytes, res->elapsed_s),
         "latency_us", "corrected", ioload_latency_json(&res->corrected), "uncorrected",
         ioload_latency_json(&res->uncorrected), "errors", errors_json(&res->err), "timeline",
@@ -254,6 +257,16 @@ json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_
                           "%" PRId64 " scheduled requests were never sent: every connection "
                           "was busy until the end (counted as late)",
                           res->unsent);
+    if (res->starved_connections > 0)
+        rc |= add_warning(root,
+                          "%" PRId64 " of %d connections got no response during the measured "
+                          "interval; the percentiles describe only the others",
+                          res->starved_connections, cfg->connections);
+    if (res->unfinished > 0 && res->oldest_unfinished_us > 1000000)
+        rc |= add_warning(root,
+                          "%" PRId64 " requests were still waiting when the run ended, the "
+                          "oldest for %.1f s; they are in no latency figure",
+                          res->unfinished, (double)res->oldest_unfinished_us / 1e6);
     if (res->internal_errors > 0)
         rc |= add_warning(root,
                           "%" PRId64 " internal errors (epoll, timerfd or libcurl calls failed); "
