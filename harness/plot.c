@@ -177,6 +177,22 @@ size_t plot_samples(json_t *summary, const char *model, const char *workload, lo
     return n;
 }
 
+/* Whether some successful run of workload has field > 0: the unanswered
+ * chart is drawn only where there is something to show. */
+static bool any_positive(json_t *summary, const char *workload, const char *field)
+{
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(summary, "runs"), i, run)
+    {
+        double v;
+        if (run_ok(run) && str_eq(run, "workload", workload) && json_path_number(run, field, &v) &&
+            v > 0)
+            return true;
+    }
+    return false;
+}
+
 char *plot_slug(const char *s, char *buf, size_t cap)
 {
     size_t i = 0;
@@ -725,6 +741,7 @@ int plot_main(int argc, char **argv)
         static const char *const lat[] = {"latency_us.p99", "latency_us.p50"};
         static const char *const lat_sfx[] = {" p99", " p50"};
         static const char *const cpu[] = {"server.cpu_per_request_us"};
+        static const char *const starved[] = {"starved_connections"};
 
         snprintf(name, sizeof name, "throughput-%s", slug);
         snprintf(title, sizeof title, "%s: throughput against concurrency", workloads[w]);
@@ -737,6 +754,12 @@ int plot_main(int argc, char **argv)
         snprintf(name, sizeof name, "cpu-%s", slug);
         snprintf(title, sizeof title, "%s: server CPU time per request", workloads[w]);
         chart_by_level(&p, workloads[w], cpu, none, 1, "cpu.gp", name, title);
+
+        if (any_positive(p.summary, workloads[w], starved[0])) {
+            snprintf(name, sizeof name, "unanswered-%s", slug);
+            snprintf(title, sizeof title, "%s: connections left without a response", workloads[w]);
+            chart_by_level(&p, workloads[w], starved, none, 1, "unanswered.gp", name, title);
+        }
 
         chart_spectrum(&p, workloads[w], slug);
     }

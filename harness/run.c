@@ -33,7 +33,7 @@
 #define IOLOAD_BIN "ioload"
 #endif
 
-#define RUN_MIN_FREE_MB 64        /* results are small; this is far above */
+#define RUN_MIN_FREE_MB 64        /* --min-free default: results are far smaller */
 #define RUN_START_TIMEOUT_MS 5000 /* server up and answering /stats */
 #define RUN_STOP_TIMEOUT_MS 8000  /* ioserve drains within 5 s by default */
 #define RUN_IOLOAD_GRACE_S 15.0   /* beyond warm-up + duration + timeout */
@@ -55,6 +55,7 @@ struct runner {
     char parent[2048]; /* results/ or --out */
     char dir[3072];    /* parent/<stamp>-<sha>[-N] */
     bool quiet;
+    long min_free_mb; /* --min-free: refuse to start with less space */
     bool tty;
     bool pin;
     int server_cpu, load_cpu;
@@ -70,10 +71,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: iobench run [--suite NAME|FILE] [--models a,b,...] [--trials N] [--out DIR]\n"
-            "                   [--quiet] [--ioserve PATH] [--ioload PATH]\n"
+            "                   [--quiet] [--ioserve PATH] [--ioload PATH] [--min-free MB]\n"
             "Runs a benchmark suite (default: harness/suites/default.json) and writes\n"
             "DIR/<UTC stamp>-<git sha>/summary.json and runs/*.json (DIR: results).\n"
-            "The results directory is the last line on stdout.\n");
+            "The results directory is the last line on stdout. Before any load it checks\n"
+            "that DIR is writable with at least --min-free MiB free (default 64).\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -673,9 +675,9 @@ static int make_results_dir(struct runner *r)
         return -1;
     }
     unsigned long long free_mb = (unsigned long long)vfs.f_bavail * vfs.f_frsize >> 20;
-    if (free_mb < RUN_MIN_FREE_MB) {
-        fprintf(stderr, "iobench run: only %llu MiB free in %s, need %d MiB\n", free_mb, r->parent,
-                RUN_MIN_FREE_MB);
+    if (free_mb < (unsigned long long)r->min_free_mb) {
+        fprintf(stderr, "iobench run: only %llu MiB free in %s, need %ld MiB\n", free_mb, r->parent,
+                r->min_free_mb);
         return -1;
     }
     char stamp[32];
@@ -806,15 +808,12 @@ static json_t *new_summary(struct runner *r, json_t *env, json_t *pinning)
 static int parse_args(struct runner *r, int argc, char **argv, const char **suite_arg,
                       const char **models, long *trials)
 {
-    static const struct option opts[] = {{"suite", required_argument, NULL, 's'},
-                                         {"models", required_argument, NULL, 'm'},
-                                         {"trials", required_argument, NULL, 't'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"ioserve", required_argument, NULL, 'S'},
-                                         {"ioload", required_argument, NULL, 'L'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"suite", required_argument, NULL, 's'},  {"models", required_argument, NULL, 'm'},
+        {"trials", required_argument, NULL, 't'}, {"out", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},        {"ioserve", required_argument, NULL, 'S'},
+        {"ioload", required_argument, NULL, 'L'}, {"min-free", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
     int c;
@@ -843,6 +842,10 @@ static int parse_args(struct runner *r, int argc, char **argv, const char **suit
             break;
         case 'L':
             r->ioload = optarg;
+            break;
+        case 'F':
+            if (util_parse_long(optarg, 0, 1L << 40, &r->min_free_mb) < 0)
+                return bad_usage("--min-free: expected MiB in [0, 2^40], got \"%s\"", optarg);
             break;
         case 'h':
             usage(stdout);
@@ -895,6 +898,7 @@ int run_main(int argc, char **argv)
     memset(r, 0, sizeof *r);
     r->ioserve = IOSERVE_BIN;
     r->ioload = IOLOAD_BIN;
+    r->min_free_mb = RUN_MIN_FREE_MB;
     snprintf(r->parent, sizeof r->parent, "results");
     const char *suite_arg = "default", *models = NULL;
     long trials = 0;

@@ -470,6 +470,24 @@ Test(harness_run, unwritable_out_fails_before_any_load)
     cr_expect_str_eq(slurp("stdout"), "");
 }
 
+/* A full disk, as the run sees it: more free space asked for than any disk
+ * has takes the same path as a disk with too little. */
+Test(harness_run, full_disk_fails_before_any_load)
+{
+    char fake[PATH_MAX + 16], marker[PATH_MAX + 16];
+    snprintf(marker, sizeof marker, "%s/started", tmpdir);
+    write_script(fake, sizeof fake, "fake.sh", "#!/bin/sh\ntouch '%s'\nexit 1\n", marker);
+    const char *args[] = {"run", "--suite",  TINY_SUITE, "--out",      tmpdir,          "--ioserve",
+                          fake,  "--ioload", fake,       "--min-free", "1099511627776", NULL};
+    int status = run_iobench(args, 10000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+    const char *err = slurp("stderr");
+    const char *nl = strchr(err, '\n');
+    cr_expect(nl != NULL && nl[1] == '\0', "expected one line on stderr, got: %s", err);
+    cr_expect_not_null(strstr(err, "MiB free"), "the line does not say why: %s", err);
+    cr_expect_eq(access(marker, F_OK), -1, "a server or load generator was started");
+}
+
 Test(harness_run, bad_suite_is_bad_usage)
 {
     char suite[PATH_MAX + 16];
