@@ -16,7 +16,7 @@ SERVER_TESTS := conformance|hostile|ioload
 THREADED_TESTS := conformance|hostile|ioload
 
 .PHONY: all deps build build-asan test test-asan check tsan fuzz \
-        bench bench-quick bench-models bench-ioload format clean
+        bench bench-quick bench-models bench-ioload interop format clean
 
 all: build
 
@@ -78,6 +78,9 @@ bench-models: build
 	bash scripts/bench-models.sh
 bench-ioload: build
 	bash scripts/bench-ioload.sh
+# curl, ab -k, wrk and h2load --h1 against every concurrent model (a check).
+interop: build
+	bash scripts/interop.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
