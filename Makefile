@@ -15,7 +15,7 @@ IOBENCH := $(BUILD)/harness/iobench
 SERVER_TESTS := conformance|hostile|ioload
 THREADED_TESTS := conformance|hostile|ioload
 
-.PHONY: all deps build build-asan test test-asan check tsan fuzz \
+.PHONY: all deps build build-asan test check tsan fuzz \
         bench bench-quick bench-models bench-ioload interop format clean
 
 all: build
