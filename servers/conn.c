@@ -289,6 +289,29 @@ static void finish_delay(struct conn *c, int64_t now)
     c->state = c->body_left ? ST_BODY : c->keep_alive ? ST_HEAD : ST_CLOSING;
 }
 
+/* A GET/HEAD route with a decimal parameter, "/prefix/N". Returns false
+ * when the path has another prefix. Otherwise sets *n to the parameter, or
+ * answers the request itself (404 not a number, 400 above max, 405 wrong
+ * method) and sets *n to -1. */
+static bool param_route(struct conn *c, const char *p, size_t pl, const char *prefix, int64_t max,
+                        bool readable, bool is_head, int64_t now, int64_t *n)
+{
+    size_t l = strlen(prefix);
+    if (!path_prefix(p, pl, prefix))
+        return false;
+    *n = path_number(p + l, pl - l, max);
+    if (*n == -1)
+        respond_text(c, 404, "Not Found\n", NULL, is_head, now);
+    else if (*n == -2)
+        respond_text(c, 400, "Bad Request: parameter out of range\n", NULL, is_head, now);
+    else if (!readable)
+        respond_text(c, 405, "Method Not Allowed\n", "Allow: GET, HEAD\r\n", is_head, now);
+    else
+        return true;
+    *n = -1;
+    return true;
+}
+
 /* Routes one request whose head is complete; queues the response (or arms
  * the delay timer). The body, if any, is consumed afterwards. */
 static void handle_request(struct conn *c, const struct http_request *req, int64_t now)
@@ -299,6 +322,7 @@ static void handle_request(struct conn *c, const struct http_request *req, int64
     bool is_head = ml == 4 && memcmp(m, "HEAD", 4) == 0;
     bool is_post = ml == 4 && memcmp(m, "POST", 4) == 0;
     bool readable = is_get || is_head;
+    int64_t n;
 
     const char *p = req->target;
     size_t pl = req->target_len;
@@ -320,40 +344,25 @@ static void handle_request(struct conn *c, const struct http_request *req, int64
         if (!readable)
             goto not_allowed_get;
         respond_text(c, 200, "Hello, World!", NULL, is_head, now);
-    } else if (path_prefix(p, pl, "/bytes/")) {
-        int64_t n = path_number(p + 7, pl - 7, (int64_t)MAX_BYTES);
-        if (n == -1)
-            goto not_found;
-        if (n == -2)
-            goto bad_param;
-        if (!readable)
-            goto not_allowed_get;
+    } else if (param_route(c, p, pl, "/bytes/", (int64_t)MAX_BYTES, readable, is_head, now, &n)) {
+        if (n < 0)
+            return; /* answered: 404, 400 or 405 */
         put_head(c, 200, "application/octet-stream", (uint64_t)n, NULL, now);
         if (!is_head && n > 0) {
             c->gen = GEN_PATTERN;
             c->gen_left = (uint64_t)n;
             c->gen_pos = 0;
         }
-    } else if (path_prefix(p, pl, "/delay/")) {
-        int64_t ms = path_number(p + 7, pl - 7, MAX_DELAY_MS);
-        if (ms == -1)
-            goto not_found;
-        if (ms == -2)
-            goto bad_param;
-        if (!readable)
-            goto not_allowed_get;
+    } else if (param_route(c, p, pl, "/delay/", MAX_DELAY_MS, readable, is_head, now, &n)) {
+        if (n < 0)
+            return;
         c->state = ST_DELAY;
-        c->delay_until = now + US(ms);
-        c->delay_ms = (long)ms;
+        c->delay_until = now + US(n);
+        c->delay_ms = (long)n;
         c->delay_head = is_head;
-    } else if (path_prefix(p, pl, "/cpu/")) {
-        int64_t n = path_number(p + 5, pl - 5, MAX_CPU_UNITS);
-        if (n == -1)
-            goto not_found;
-        if (n == -2)
-            goto bad_param;
-        if (!readable)
-            goto not_allowed_get;
+    } else if (param_route(c, p, pl, "/cpu/", MAX_CPU_UNITS, readable, is_head, now, &n)) {
+        if (n < 0)
+            return;
         char body[24];
         snprintf(body, sizeof body, "%016" PRIx64 "\n", cpu_work((uint64_t)n));
         respond_text(c, 200, body, NULL, is_head, now);
@@ -381,10 +390,10 @@ static void handle_request(struct conn *c, const struct http_request *req, int64
             c->state = ST_CLOSING;
             return;
         }
-        size_t n = strlen(body);
-        put_head(c, 200, "application/json", n + 1, NULL, now);
-        if (!is_head && n + 1 <= out_room(c)) {
-            out_put(c, body, n);
+        size_t len = strlen(body);
+        put_head(c, 200, "application/json", len + 1, NULL, now);
+        if (!is_head && len + 1 <= out_room(c)) {
+            out_put(c, body, len);
             out_put(c, "\n", 1);
         } else if (!is_head) {
             abort(); /* stats are a few hundred bytes; OUT_HEAD_ROOM holds them */
@@ -397,9 +406,6 @@ static void handle_request(struct conn *c, const struct http_request *req, int64
 
 not_found:
     respond_text(c, 404, "Not Found\n", NULL, is_head, now);
-    return;
-bad_param:
-    respond_text(c, 400, "Bad Request: parameter out of range\n", NULL, is_head, now);
     return;
 not_allowed_get:
     respond_text(c, 405, "Method Not Allowed\n", "Allow: GET, HEAD\r\n", is_head, now);
