@@ -12,8 +12,8 @@ CMAKE_FLAGS ?=
 
 IOBENCH := $(BUILD)/harness/iobench
 # The suites that exercise real servers; the sanitizer builds run these.
-SERVER_TESTS := conformance|hostile|ioload
-THREADED_TESTS := conformance|hostile|ioload
+SERVER_TESTS := conformance|hostile|ioload|model_limits
+THREADED_TESTS := conformance|hostile|ioload|model_limits
 
 .PHONY: all deps build build-asan test check tsan fuzz \
         bench bench-quick bench-models bench-ioload interop format clean

@@ -81,7 +81,8 @@ static int read_port(const char *path)
     return port;
 }
 
-int srv_start_nofile(struct srv *s, const char *model, const char *const *extra, long nofile)
+int srv_start_rlimit(struct srv *s, const char *model, const char *const *extra, int resource,
+                     long limit)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->model, sizeof s->model, "%s", model);
@@ -110,9 +111,9 @@ int srv_start_nofile(struct srv *s, const char *model, const char *const *extra,
         /* The server dies with the test process, whatever kills the test. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
             _exit(127);
-        if (nofile > 0) {
-            struct rlimit rl = {.rlim_cur = (rlim_t)nofile, .rlim_max = (rlim_t)nofile};
-            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        if (limit > 0) {
+            struct rlimit rl = {.rlim_cur = (rlim_t)limit, .rlim_max = (rlim_t)limit};
+            if (setrlimit(resource, &rl) < 0)
                 _exit(127);
         }
         int devnull = open("/dev/null", O_WRONLY);
@@ -149,7 +150,12 @@ int srv_start_nofile(struct srv *s, const char *model, const char *const *extra,
 
 int srv_start(struct srv *s, const char *model, const char *const *extra)
 {
-    return srv_start_nofile(s, model, extra, 0);
+    return srv_start_rlimit(s, model, extra, RLIMIT_NOFILE, 0);
+}
+
+int srv_start_nofile(struct srv *s, const char *model, const char *const *extra, long nofile)
+{
+    return srv_start_rlimit(s, model, extra, RLIMIT_NOFILE, nofile);
 }
 
 int srv_stop(struct srv *s, int timeout_ms)

@@ -22,6 +22,9 @@ struct srv {
 int srv_start(struct srv *s, const char *model, const char *const *extra);
 /* Same, but with RLIMIT_NOFILE set to nofile in the child before exec. */
 int srv_start_nofile(struct srv *s, const char *model, const char *const *extra, long nofile);
+/* Same, with any resource limit (soft and hard) set to limit (> 0). */
+int srv_start_rlimit(struct srv *s, const char *model, const char *const *extra, int resource,
+                     long limit);
 /* SIGTERM, waits up to timeout_ms, then SIGKILL. Returns the waitpid status
  * of the server, or -1 when it was not running. Safe to call twice. */
 int srv_stop(struct srv *s, int timeout_ms);
@@ -31,14 +34,14 @@ const char *const *srv_models(void);
 
 /* /proc inspection; -1 on error. */
 int proc_fd_count(pid_t pid);
-int proc_child_count(pid_t pid);  /* direct children, any state */
+int proc_child_count(pid_t pid); /* direct children, any state */
 int proc_zombie_children(pid_t pid);
 int proc_thread_count(pid_t pid);
 long proc_rss_kb(pid_t pid);
 
 /* Raw sockets, for bytes no HTTP client would send. */
-int tcp_connect(int port);                   /* blocking, 127.0.0.1; -1 */
-int send_all(int fd, const void *buf, size_t len);  /* 0 or -1 */
+int tcp_connect(int port);                         /* blocking, 127.0.0.1; -1 */
+int send_all(int fd, const void *buf, size_t len); /* 0 or -1 */
 /* Reads one HTTP response (head and Content-Length body, or until close)
  * within timeout_ms. Returns its length (buf NUL-terminated), -1 on timeout
  * or error, 0 when the peer closed before sending anything. */

@@ -1,0 +1,117 @@
+/* Model-specific limits the protocol suites cannot reach: select's
+ * FD_SETSIZE and signal-driven I/O's realtime queue. Each case starts a
+ * real server and forces it past its limit. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "testsupport.h"
+
+static struct srv server;
+static int conns[1200];
+static int nconns;
+
+static void cleanup(void)
+{
+    for (int i = 0; i < nconns; i++)
+        if (conns[i] >= 0)
+            close(conns[i]);
+    nconns = 0;
+    srv_stop(&server, 5000);
+}
+
+static const char req[] = "GET / HTTP/1.1\r\nHost: limits\r\n\r\n";
+
+/* More connections than an fd_set holds: the select model answers those
+ * whose descriptor would not fit with 503 at once and never stores them
+ * (FD_SET past FD_SETSIZE would write outside the set). The others, and the
+ * server, go on as before. */
+Test(model_limits, select_answers_503_past_fd_setsize, .fini = cleanup, .timeout = 60)
+{
+    if (!srv_model_selected("select"))
+        cr_skip_test("select not under test (IOBENCH_TEST_MODELS)");
+    struct rlimit rl;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = rl.rlim_max;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    cr_assert(rl.rlim_cur >= 1200, "this test needs 1200 descriptors, the hard limit is %ld",
+              (long)rl.rlim_max);
+    cr_assert_eq(srv_start(&server, "select", NULL), 0);
+
+    const int total = 1100;
+    for (nconns = 0; nconns < total; nconns++) {
+        conns[nconns] = tcp_connect(server.port);
+        cr_assert_geq(conns[nconns], 0, "connection %d failed", nconns);
+    }
+    /* A rejected connection has its 503 waiting; an accepted one, nothing. */
+    char buf[1024];
+    int rejected = 0, first_rejected = -1;
+    for (int i = 0; i < total; i++) {
+        int status = 0;
+        long n = recv_response(conns[i], buf, sizeof buf, i < 900 ? 2 : 50, &status);
+        if (n > 0 && status == 503) {
+            rejected++;
+            if (first_rejected < 0)
+                first_rejected = i;
+        }
+    }
+    /* Descriptors 0-2, the listener and the reserved one come first, so
+     * about total - (FD_SETSIZE - 5) connections cannot fit. */
+    cr_expect(rejected > 0 && rejected < 200, "%d connections answered 503, expected about %d",
+              rejected, total - (1024 - 5));
+    cr_expect(first_rejected > 900, "connection %d was rejected, which should have fit",
+              first_rejected);
+
+    /* The stored ones still work, and so does the server once they go. */
+    int status = 0;
+    cr_assert_eq(send_all(conns[1], req, sizeof req - 1), 0);
+    cr_expect_gt(recv_response(conns[1], buf, sizeof buf, 3000, &status), 0);
+    cr_expect_eq(status, 200, "a stored connection got %d", status);
+    for (int i = 0; i < nconns; i++)
+        close(conns[i]);
+    nconns = 0;
+    /* Until the server has seen the closes, a new descriptor may still be
+     * past FD_SETSIZE (503): give it a bounded moment. */
+    long st = 0;
+    for (int tries = 0; tries < 100; tries++) {
+        if (http_get(server.port, "/", &st, buf, sizeof buf) == 0 && st == 200)
+            break;
+        usleep(20000);
+    }
+    cr_expect_eq(st, 200, "a new connection got %ld", st);
+    /* Asked only now: while the flood is open, /stats would be refused too. */
+    long counted = srv_stat(&server, "connections.rejected");
+    cr_expect_eq(counted, rejected, "/stats counts %ld rejected connections, the clients saw %d",
+                 counted, rejected);
+}
+
+/* With RLIMIT_SIGPENDING at 2, a burst of requests overflows the realtime
+ * signal queue at once; the kernel then raises plain SIGIO and the events
+ * in between are lost. The model must fall back to checking every
+ * connection, or the requests whose signal was lost wait forever. */
+Test(model_limits, sigio_survives_realtime_queue_overflow, .fini = cleanup, .timeout = 60)
+{
+    if (!srv_model_selected("sigio"))
+        cr_skip_test("sigio not under test (IOBENCH_TEST_MODELS)");
+    cr_assert_eq(srv_start_rlimit(&server, "sigio", NULL, RLIMIT_SIGPENDING, 2), 0);
+    const int total = 100;
+    for (nconns = 0; nconns < total; nconns++) {
+        conns[nconns] = tcp_connect(server.port);
+        cr_assert_geq(conns[nconns], 0);
+    }
+    char buf[1024];
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < total; i++)
+            cr_assert_eq(send_all(conns[i], req, sizeof req - 1), 0);
+        int ok = 0;
+        for (int i = 0; i < total; i++) {
+            int status = 0;
+            if (recv_response(conns[i], buf, sizeof buf, 3000, &status) > 0 && status == 200)
+                ok++;
+        }
+        cr_assert_eq(ok, total, "round %d: %d of %d requests answered within 3 s", round, ok,
+                     total);
+    }
+}
