@@ -15,13 +15,20 @@ IOBENCH := $(BUILD)/harness/iobench
 SERVER_TESTS := conformance|hostile|ioload|model_limits
 THREADED_TESTS := conformance|hostile|ioload|model_limits
 
-.PHONY: all deps build build-asan test check tsan fuzz \
+.PHONY: all deps deps-build deps-bench deps-check build build-asan test check tsan fuzz \
         bench bench-quick bench-models bench-ioload interop format clean
 
 all: build
 
+# Each target installs only the Debian packages it needs (scripts/deps.sh).
 deps:
 	@bash scripts/deps.sh all
+deps-build:
+	@bash scripts/deps.sh build
+deps-bench:
+	@bash scripts/deps.sh bench
+deps-check:
+	@bash scripts/deps.sh check
 
 # Configure once per directory; re-running cmake --build picks up changes.
 $(BUILD)/CMakeCache.txt:
@@ -31,10 +38,10 @@ $(ASAN_BUILD)/CMakeCache.txt:
 $(TSAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOBENCH_SANITIZE=thread $(CMAKE_FLAGS)
 
-build: deps $(BUILD)/CMakeCache.txt
+build: deps-build $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+build-asan: deps-build $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 # Every suite on the Release build, then the server suites again under
@@ -58,13 +65,13 @@ tsan: build $(TSAN_BUILD)/CMakeCache.txt
 	  IOBENCH_TEST_MODELS=thread \
 	  ctest --test-dir $(BUILD) --output-on-failure -R '$(THREADED_TESTS)'
 
-fuzz: deps
+fuzz: deps-check
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # make test, plus ThreadSanitizer and a bounded fuzz run.
 check: test tsan fuzz
 
-bench: build
+bench: deps-bench build
 	$(IOBENCH) run --suite $(SUITE)
 	$(IOBENCH) plot results/latest
 	$(IOBENCH) report results/latest
@@ -74,12 +81,12 @@ bench-quick:
 	$(MAKE) bench SUITE=quick
 
 # Reference benchmarks (not tests): each model against nginx, ioload against wrk.
-bench-models: build
+bench-models: deps-bench build
 	bash scripts/bench-models.sh
-bench-ioload: build
+bench-ioload: deps-bench build
 	bash scripts/bench-ioload.sh
 # curl, ab -k, wrk and h2load --h1 against every concurrent model (a check).
-interop: build
+interop: deps-bench build
 	bash scripts/interop.sh
 
 format:
