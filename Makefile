@@ -15,7 +15,7 @@ IOBENCH := $(BUILD)/harness/iobench
 SERVER_TESTS := conformance|hostile|ioload|model_limits
 THREADED_TESTS := conformance|hostile|ioload|model_limits
 
-.PHONY: all deps deps-build deps-bench deps-check build build-asan test check tsan fuzz \
+.PHONY: all deps deps-build deps-bench deps-check build build-asan test check tsan helgrind fuzz \
         bench bench-quick bench-models bench-ioload interop format clean
 
 all: build
@@ -56,7 +56,7 @@ test: build build-asan
 # only the programs are instrumented; the Release test binaries drive them.
 # The aio model is left out: glibc's AIO helper threads start more helpers
 # through glibc's internal pthread_create, which TSan does not intercept,
-# and TSan then crashes in its own allocator (README, "Reliability").
+# and TSan then crashes in its own allocator; `make helgrind` covers it.
 tsan: build $(TSAN_BUILD)/CMakeCache.txt
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target ioserve ioload
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
@@ -65,11 +65,15 @@ tsan: build $(TSAN_BUILD)/CMakeCache.txt
 	  IOBENCH_TEST_MODELS=thread \
 	  ctest --test-dir $(BUILD) --output-on-failure -R '$(THREADED_TESTS)'
 
+# The aio model under Helgrind, since TSan cannot run it (scripts/helgrind.sh).
+helgrind: deps-check build
+	bash scripts/helgrind.sh
+
 fuzz: deps-check
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-# make test, plus ThreadSanitizer and a bounded fuzz run.
-check: test tsan fuzz
+# make test, plus ThreadSanitizer, Helgrind on aio and a bounded fuzz run.
+check: test tsan helgrind fuzz
 
 bench: deps-bench build
 	$(IOBENCH) run --suite $(SUITE)

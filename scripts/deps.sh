@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
 # Reference tools for the benchmarks and the interoperability checks.
 bench_pkgs=(wrk nginx-light apache2-utils nghttp2-client)
 # Sanitizer runtimes and libFuzzer come with clang's runtime package.
-check_pkgs=(clang libclang-rt-14-dev)
+check_pkgs=(clang libclang-rt-14-dev valgrind)
 
 what=${1:-all}
 case "$what" in
