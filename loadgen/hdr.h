@@ -46,6 +46,8 @@ int hdr_add(struct hdr *dst, const struct hdr *src);
 /* Value at percentile p in [0, 100], reported as HdrHistogram does (the
  * highest value equivalent to the bucket holding that rank). 0 when empty. */
 int64_t hdr_value_at_percentile(const struct hdr *h, double p);
+/* Mean, standard deviation, smallest and largest recorded value; each is 0
+ * for an empty histogram. */
 double hdr_mean(const struct hdr *h);
 double hdr_stddev(const struct hdr *h);
 int64_t hdr_min(const struct hdr *h);
