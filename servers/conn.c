@@ -743,7 +743,7 @@ void *conn_udata(const struct conn *c)
     return c->udata;
 }
 
-void conn_reject(int fd, const char *model)
+void conn_refuse(int fd, const char *model)
 {
     char buf[256];
     int n = snprintf(buf, sizeof buf,
@@ -755,5 +755,10 @@ void conn_reject(int fd, const char *model)
     (void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
     stats_conn_rejected();
     stats_response(503);
+}
+
+void conn_reject(int fd, const char *model)
+{
+    conn_refuse(fd, model);
     close(fd);
 }

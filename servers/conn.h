@@ -58,6 +58,8 @@ void conn_drain(struct conn *c);
 /* For connections a model cannot take (no slot, descriptor too large for
  * select): sends a canned 503 without blocking, counts it, closes fd. */
 void conn_reject(int fd, const char *model);
+/* The same, but leaves fd open for its owner to close. */
+void conn_refuse(int fd, const char *model);
 
 /* Drivers shared by the models (driver.c). */
 

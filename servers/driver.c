@@ -45,7 +45,7 @@ void conn_serve_blocking(int fd, const struct server_config *cfg, const char *mo
 {
     struct conn *c = conn_new(fd, cfg, model, server_now_us());
     if (!c) {
-        conn_reject(fd, model);
+        conn_refuse(fd, model); /* the caller owns fd and closes it */
         return;
     }
     struct timeval tv = {.tv_sec = cfg->write_timeout_ms / 1000,

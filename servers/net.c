@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int reserve_fd = -1;
@@ -85,6 +86,20 @@ static void set_nodelay(int fd)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* Without a reserved descriptor nothing can be shed, and a pending
+ * connection keeps the listener readable: pause a moment rather than spin,
+ * and try to get the reserve back. */
+static int reserve_lost(void)
+{
+    reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (reserve_fd < 0) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    errno = EMFILE;
+    return -1;
+}
+
 int net_accept(int lfd, bool nonblock)
 {
     int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
@@ -93,13 +108,15 @@ int net_accept(int lfd, bool nonblock)
         set_nodelay(fd);
         return fd;
     }
-    if ((errno != EMFILE && errno != ENFILE) || reserve_fd < 0)
+    if (errno != EMFILE && errno != ENFILE)
         return -1;
+    if (reserve_fd < 0)
+        return reserve_lost();
     /* Out of descriptors. The kernel refuses before it looks at the queue,
      * so a pending connection would keep a level-triggered loop busy and a
-     * blocking loop would spin. Wait until one is pending (blocking callers)
-     * or look without waiting (event loops), then use the reserved
-     * descriptor to take it off the queue and close it. */
+     * blocking loop would spin. Wait until one is pending (blocking
+     * listener) or look without waiting (non-blocking), then give up the
+     * reserved descriptor to take it off the queue. */
     int lfl = fcntl(lfd, F_GETFL);
     if (lfl < 0)
         return -1;
@@ -123,10 +140,14 @@ int net_accept(int lfd, bool nonblock)
     reserve_fd = -1;
     /* Only this thread accepts, and poll saw a connection: no blocking. */
     int shed = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (shed >= 0)
-        close(shed);
-    reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    errno = shed >= 0 ? EMFILE : EAGAIN; /* EMFILE: more may be waiting */
+    if (shed < 0)
+        return reserve_lost();
+    /* The shed connection's socket, shut down (the client sees the close
+     * at once), becomes the reserve: the slot is never left free for a
+     * moment in which something else could take it. */
+    shutdown(shed, SHUT_RDWR);
+    reserve_fd = shed;
+    errno = EMFILE; /* one was shed, more may be waiting */
     return -1;
 }
 
