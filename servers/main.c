@@ -43,7 +43,10 @@ const struct model *server_find_model(const char *name)
 
 int server_stopping(void)
 {
-    if (atomic_exchange_explicit(&report_flag, 0, memory_order_relaxed)) {
+    /* Called on every turn of every connection's loop: a plain load keeps
+     * the flag's cache line shared; only a pending report writes it. */
+    if (atomic_load_explicit(&report_flag, memory_order_relaxed) &&
+        atomic_exchange_explicit(&report_flag, 0, memory_order_relaxed)) {
         /* Deferred from the handler: stdio is not async-signal-safe. */
         server_report();
     }
