@@ -55,7 +55,6 @@ struct conn {
     int fd;
     const struct server_config *cfg;
     const char *model;
-    void *udata;
     enum state state;
 
     char *in;
@@ -731,16 +730,6 @@ void conn_free(struct conn *c)
 int conn_fd(const struct conn *c)
 {
     return c->fd;
-}
-
-void conn_set_udata(struct conn *c, void *p)
-{
-    c->udata = p;
-}
-
-void *conn_udata(const struct conn *c)
-{
-    return c->udata;
 }
 
 void conn_refuse(int fd, const char *model)

@@ -31,9 +31,6 @@ struct conn *conn_new(int fd, const struct server_config *cfg, const char *model
 /* Frees the state and counts the connection closed. Does not close fd. */
 void conn_free(struct conn *c);
 int conn_fd(const struct conn *c);
-/* Models may hang their own per-connection state here. */
-void conn_set_udata(struct conn *c, void *p);
-void *conn_udata(const struct conn *c);
 
 /* Input: read at most *room bytes into the returned space, then commit. */
 char *conn_in_space(struct conn *c, size_t *room);

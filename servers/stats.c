@@ -59,11 +59,6 @@ void stats_response(int status)
         atomic_fetch_add_explicit(&st->by_status[status - STATUS_MIN], 1, memory_order_relaxed);
 }
 
-int64_t stats_active(void)
-{
-    return atomic_load_explicit(&st->active, memory_order_relaxed);
-}
-
 static long long load(atomic_llong *v)
 {
     return atomic_load_explicit(v, memory_order_relaxed);

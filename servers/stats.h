@@ -17,7 +17,6 @@ void stats_conn_closed(void);
 void stats_conn_rejected(void);
 /* One response started, with its status. */
 void stats_response(int status);
-int64_t stats_active(void);
 /* /stats body: malloc'd JSON text (jansson), or NULL on ENOMEM. */
 char *stats_render(const char *model);
 
