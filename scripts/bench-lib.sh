@@ -1,7 +1,7 @@
 # bench-lib.sh: what the benchmark scripts share. Sourced, not run.
 # Before sourcing, set `name` (for messages). It defines IOSERVE, IOLOAD,
-# the pinning arrays srv_pin/gen_pin, start_ioserve MODEL, start_nginx,
-# stop_server (by pid), run_wrk URL [CONNECTIONS] and median; every server
+# the pinning arrays srv_pin/gen_pin, start_ioserve MODEL (ioserve-lib.sh),
+# start_nginx, stop_server (by pid), run_wrk URL [CONNECTIONS] and median; every server
 # it starts is stopped on EXIT, INT and TERM.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,17 +17,14 @@ for bin in "$IOLOAD" "$IOSERVE"; do
 done
 command -v wrk >/dev/null || { echo "$name: wrk not found (scripts/deps.sh bench)" >&2; exit 1; }
 
+# shellcheck source=ioserve-lib.sh
+. "$root/scripts/ioserve-lib.sh"
 state=$(mktemp -d "/tmp/$name.XXXXXX") || exit 1
-server_pid=""
 nginx_dir=""
 failed=0
 
 stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-    server_pid=""
-  fi
+  ioserve_stop
   if [ -n "$nginx_dir" ]; then
     "$root/scripts/nginx.sh" stop "$nginx_dir" || failed=1
     nginx_dir=""
@@ -52,21 +49,8 @@ fi
 
 # start_ioserve MODEL: sets $port, or returns 1.
 start_ioserve() {
-  rm -f "$state/port"
-  "${srv_pin[@]}" "$IOSERVE" --model "$1" --port 0 --port-file "$state/port" \
-    >/dev/null 2>"$state/ioserve.err" &
-  server_pid=$!
-  for _ in $(seq 1 100); do
-    if [ -s "$state/port" ]; then
-      port=$(cat "$state/port")
-      return 0
-    fi
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "$name: ioserve --model $1 did not start:" >&2
-  cat "$state/ioserve.err" >&2
-  return 1
+  ioserve_start "$state" "$1" "${srv_pin[@]}" || return 1
+  port=$ioserve_port
 }
 
 # start_nginx: sets $port, or returns 1.

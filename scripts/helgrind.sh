@@ -24,13 +24,14 @@ for bin in "$IOSERVE" "$IOLOAD"; do
 done
 command -v valgrind >/dev/null || { echo "helgrind: valgrind not found (scripts/deps.sh check)" >&2; exit 1; }
 
+# shellcheck source=ioserve-lib.sh
+. "$root/scripts/ioserve-lib.sh"
+# Under Helgrind the server starts and drains ~50x slower.
+IOSERVE_START_WAIT=30
+IOSERVE_STOP_WAIT=60
 state=$(mktemp -d /tmp/helgrind.XXXXXX) || exit 1
-vg_pid=""
 cleanup() {
-  if [ -n "$vg_pid" ]; then
-    kill -KILL "$vg_pid" 2>/dev/null
-    wait "$vg_pid" 2>/dev/null
-  fi
+  ioserve_stop
   rm -rf -- "$state"
 }
 trap cleanup EXIT
@@ -41,30 +42,20 @@ models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(aio)
 for m in "${models[@]}"; do
   log=$state/$m.log
-  rm -f "$state/port"
-  valgrind --tool=helgrind --error-exitcode=99 --log-file="$log" \
-    "$IOSERVE" --model "$m" --port 0 --port-file "$state/port" >/dev/null 2>&1 &
-  vg_pid=$!
-  for _ in $(seq 1 300); do
-    [ -s "$state/port" ] && break
-    kill -0 "$vg_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ ! -s "$state/port" ]; then
+  if ! ioserve_start "$state" "$m" valgrind --tool=helgrind --error-exitcode=99 \
+    --log-file="$log"; then
     echo "helgrind: $m did not start under valgrind" >&2
     failed=1
     continue
   fi
-  url=http://127.0.0.1:$(cat "$state/port")
+  url=http://127.0.0.1:$ioserve_port
   ok=1
   "$IOLOAD" -c 8 -n 300 --timeout 20s --quiet --json "$state/load.json" "$url/" || ok=0
   "$IOLOAD" -c 8 -n 16 --timeout 20s --quiet --json "$state/delay.json" "$url/delay/50" || ok=0
   curl -sf -m 20 -o /dev/null --data-binary @"$root/README.md" "$url/echo" || ok=0
   curl -sf -m 20 -o /dev/null "$url/stats" || ok=0
-  kill -TERM "$vg_pid"
-  wait "$vg_pid"
+  ioserve_stop
   status=$?
-  vg_pid=""
   summary=$(grep -m1 'ERROR SUMMARY' "$log" | sed 's/^==[0-9]*== //')
   if [ "$ok" -eq 1 ] && [ "$status" -eq 0 ] && grep -q 'ERROR SUMMARY: 0 errors' "$log"; then
     echo "helgrind: $m: served 318 requests and an echo, exit 0, $summary"

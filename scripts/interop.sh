@@ -31,52 +31,27 @@ done
     exit 2
 }
 
+# shellcheck source=ioserve-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ioserve-lib.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/iobench-interop.XXXXXX")
-SERVER_PID=""
 TOOL_PID=""
 
-stop_server() {
-    # By pid, never by name: other servers on this machine are not ours.
-    local pid=$SERVER_PID
-    SERVER_PID=""
-    [[ -n $pid ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     if [[ -n $TOOL_PID ]]; then
         kill -TERM "$TOOL_PID" 2>/dev/null || true
         wait "$TOOL_PID" 2>/dev/null || true
     fi
-    stop_server
+    ioserve_stop || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start_server MODEL: sets SERVER_PID and PORT.
+# start_server MODEL: sets PORT.
 start_server() {
-    local model=$1 pf=$WORK/port-$1
-    rm -f "$pf"
-    "$IOSERVE" --model "$model" --port 0 --port-file "$pf" >/dev/null 2>"$WORK/$model.stderr" &
-    SERVER_PID=$!
-    for _ in $(seq 100); do
-        if [[ -s $pf ]]; then
-            PORT=$(cat "$pf")
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "interop: ioserve --model $model did not start:" >&2
-    cat "$WORK/$model.stderr" >&2
-    return 1
+    ioserve_start "$WORK" "$1" || return 1
+    PORT=$ioserve_port
 }
 
 # run_tool OUT CMD...: runs CMD, its output in OUT, and returns its status.
@@ -193,7 +168,7 @@ for model in "${MODELS[@]}"; do
             tail -n 25 "$WORK/$model.$tool.out" | sed 's/^/    /' >&2
         fi
     done
-    stop_server
+    ioserve_stop || true
 done
 
 printf '\n%-8s' model
