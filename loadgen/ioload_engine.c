@@ -39,6 +39,7 @@
 enum { TAG_LOAD_SOCK, TAG_IDLE_SOCK, TAG_LOAD_TIMER, TAG_IDLE_TIMER };
 
 struct worker;
+struct fdreg;
 
 /* One multi handle, its timerfd, and when libcurl wants its timeout call. */
 struct mctx {
@@ -89,6 +90,8 @@ struct worker {
     pthread_t tid;
     int epfd;
     bool use_pwait2;
+    struct fdreg *fdreg; /* what epfd holds, by descriptor */
+    size_t nfdreg;
     struct mctx load, idle;
     struct xfer *xfers;
     int nx;
@@ -151,37 +154,103 @@ static void set_failed(struct shared *sh, const char *what, int err)
     pthread_mutex_unlock(&sh->lock);
 }
 
+/* What epoll holds for one descriptor, indexed by descriptor. */
+struct fdreg {
+    uint8_t registered; /* in the epoll set */
+    uint8_t parked;     /* libcurl no longer watches it; epoll still does */
+    uint8_t what;       /* CURL_POLL_IN | CURL_POLL_OUT as registered */
+    uint8_t tag;        /* TAG_LOAD_SOCK or TAG_IDLE_SOCK */
+};
+
+/* The entry for fd, growing the table; NULL when out of memory. */
+static struct fdreg *fdreg_get(struct worker *w, curl_socket_t fd)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= w->nfdreg) {
+        size_t n = w->nfdreg ? w->nfdreg : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct fdreg *t = realloc(w->fdreg, n * sizeof *t);
+        if (t == NULL)
+            return NULL;
+        memset(t + w->nfdreg, 0, (n - w->nfdreg) * sizeof *t);
+        w->fdreg = t;
+        w->nfdreg = n;
+    }
+    return &w->fdreg[fd];
+}
+
+/* CURLOPT_SOCKOPTFUNCTION: a new socket may reuse the number of one that
+ * libcurl closed, so whatever the table said of that number is void. */
+static int sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    struct worker *w = clientp;
+    (void)purpose;
+    struct fdreg *r = fdreg_get(w, fd);
+    if (r == NULL)
+        return CURL_SOCKOPT_ERROR;
+    *r = (struct fdreg){0};
+    return CURL_SOCKOPT_OK;
+}
+
 /* CURLMOPT_SOCKETFUNCTION: mirrors libcurl's interest in a socket into epoll.
- * socketp (set by curl_multi_assign) says whether the socket is registered. */
+ *
+ * In a closed loop libcurl drops a connection's socket when a response is
+ * complete and asks for it again, with the same interest, when the next
+ * request goes out on it: an EPOLL_CTL_DEL and an EPOLL_CTL_ADD per request
+ * for nothing. So a dropped socket is only parked: it stays in the epoll set
+ * and is taken out for real only if an event arrives while it is parked. */
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
     struct mctx *m = userp;
     struct worker *w = m->w;
+    (void)e;
+    (void)socketp;
+    struct fdreg *r = fdreg_get(w, s);
+    if (r == NULL) {
+        w->internal_errors++;
+        return -1;
+    }
     if (what == CURL_POLL_REMOVE) {
-        if (socketp != NULL) {
-            /* A socket libcurl already closed has left epoll by itself. */
-            if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL) != 0 && errno != EBADF &&
-                errno != ENOENT)
-                w->internal_errors++;
-            curl_multi_assign(m->multi, s, NULL);
-        }
+        if (r->registered)
+            r->parked = 1;
+        return 0;
+    }
+    what &= CURL_POLL_INOUT;
+    if (r->registered && r->what == what && r->tag == m->tag_sock) {
+        r->parked = 0;
         return 0;
     }
     struct epoll_event ev = {
         .events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0),
         .data.u64 = ((uint64_t)m->tag_sock << 32) | (uint32_t)s,
     };
-    int op = socketp != NULL ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    int op = r->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(w->epfd, op, s, &ev) != 0) {
         int alt = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
         if ((errno != EEXIST && errno != ENOENT) || epoll_ctl(w->epfd, alt, s, &ev) != 0) {
+            *r = (struct fdreg){0};
             w->internal_errors++;
-            return 0;
+            return -1;
         }
     }
-    if (socketp == NULL)
-        curl_multi_assign(m->multi, s, m);
+    *r = (struct fdreg){.registered = 1, .what = (uint8_t)what, .tag = (uint8_t)m->tag_sock};
     return 0;
+}
+
+/* An event on a parked socket: libcurl does not want it, so it leaves the
+ * epoll set now (a level-triggered event would otherwise repeat forever).
+ * libcurl finds out for itself if the connection died, when it next checks
+ * the connection before reusing it. Returns whether fd was parked. */
+static bool fdreg_unpark(struct worker *w, int fd)
+{
+    if (fd < 0 || (size_t)fd >= w->nfdreg || !w->fdreg[fd].parked)
+        return false;
+    if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL) != 0 && errno != ENOENT && errno != EBADF)
+        w->internal_errors++;
+    w->fdreg[fd] = (struct fdreg){0};
+    return true;
 }
 
 /* CURLMOPT_TIMERFUNCTION: only records the deadline; the loop arms the
@@ -289,6 +358,8 @@ static int easy_init(struct worker *w, struct xfer *x, bool idle)
     rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    rc |= curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+    rc |= curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, w);
     rc |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
@@ -297,6 +368,7 @@ static int easy_init(struct worker *w, struct xfer *x, bool idle)
     /* Never through a proxy named in the environment; it also spares
      * libcurl reading the environment for every request. */
     rc |= curl_easy_setopt(e, CURLOPT_PROXY, "");
+    rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     if (idle) {
         /* An idle connection must never be pruned from the cache for age. */
         rc |= curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, LONG_MAX);
@@ -387,6 +459,9 @@ static void worker_free(struct worker *w)
     w->epfd = -1;
     free(w->xfers);
     free(w->free);
+    free(w->fdreg);
+    w->fdreg = NULL;
+    w->nfdreg = 0;
     free(w->idle_x);
     w->xfers = w->idle_x = NULL;
     w->free = NULL;
@@ -425,6 +500,8 @@ static void worker_poll(struct worker *w, int64_t wait_ns)
             m->armed = -1;
             continue; /* mctx_timers() runs what is due */
         }
+        if (fdreg_unpark(w, fd))
+            continue;
         int flags = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
                     ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                     ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);

@@ -330,6 +330,37 @@ Test(ioload_srv, idle_connections_stay_open)
     json_decref(r);
 }
 
+/* Between requests ioload leaves a connection's socket in its epoll set
+ * (see sock_cb). When the server closes such a connection for being idle,
+ * ioload must take the socket out, not spin on its readiness, and libcurl
+ * must open a fresh connection for the next request. */
+Test(ioload_srv, server_closing_idle_connections)
+{
+    struct srv quick;
+    cr_assert_eq(srv_start(&quick, "select", (const char *[]){"--idle-timeout", "50", NULL}), 0,
+                 "ioserve did not start");
+    char url[128];
+    url_of(url, sizeof url, quick.port, "/");
+    long a0 = srv_stat(&quick, "connections.accepted");
+    /* 10 requests a second over 2 connections: each sits idle for about
+     * 200 ms between requests, four times the server's idle timeout. */
+    json_t *r = ioload_json(
+        "reap.json", (const char *[]){"-c", "2", "--rate", "10", "-d", "1.5s", url, NULL}, 30000);
+    long a1 = srv_stat(&quick, "connections.accepted");
+    srv_stop(&quick, 3000);
+    json_int_t n = jint(r, "totals.requests");
+    cr_expect_geq(n, 12);
+    cr_expect_eq(jint(r, "totals.successes"), n);
+    cr_expect_eq(jint(r, "totals.errors"), 0);
+    /* Nearly every request needed a new connection (one /stats of its own). */
+    cr_expect_geq(a1 - a0 - 1, n - 2, "accepted %ld connections for %lld requests", a1 - a0 - 1,
+                  (long long)n);
+    /* A level-triggered event left in the set would keep a thread busy. */
+    double busy = json_number_value(json_object_get(json_object_get(r, "self"), "busy_fraction"));
+    cr_expect_lt(busy, 0.25, "ioload was busy %.0f%% of a 10 req/s run", busy * 100);
+    json_decref(r);
+}
+
 /* The server stops for one second in the middle of an open-loop run: the
  * requests scheduled during the stall wait for it, which the corrected
  * latency shows and the service time of the requests that were sent does
