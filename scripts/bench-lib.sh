@@ -62,14 +62,23 @@ start_nginx() {
   }
 }
 
-# run_wrk URL [CONNECTIONS]: prints "RPS ERRORS" (errors: socket errors and
-# non-2xx responses), or nothing when wrk failed.
+# run_wrk URL [CONNECTIONS]: prints "RPS ERRORS CPU_US_PER_REQUEST" (errors:
+# socket errors and non-2xx responses; CPU: wrk's user and system time over
+# the requests it completed), or nothing when wrk failed.
 run_wrk() {
-  "${gen_pin[@]}" wrk -t "$THREADS" -c "${2:-$CONNECTIONS}" -d "$DURATION" "$1" 2>/dev/null |
-    awk '/^Requests\/sec:/ { rps = $2 }
-         /Socket errors:/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
-         /Non-2xx/ { e += $NF }
-         END { if (rps != "") print rps, e + 0 }'
+  local TIMEFORMAT='%U %S'
+  # bash's `time` keyword reports the CPU time of the processes it ran.
+  { time "${gen_pin[@]}" wrk -t "$THREADS" -c "${2:-$CONNECTIONS}" -d "$DURATION" "$1" \
+    >"$state/wrk.out" 2>/dev/null; } 2>"$state/wrk.time" || return 0
+  awk -v cpu="$(cat "$state/wrk.time")" '
+    /requests in/ { n = $1 }
+    /^Requests\/sec:/ { rps = $2 }
+    /Socket errors:/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
+    /Non-2xx/ { e += $NF }
+    END {
+      split(cpu, t, " ")
+      if (rps != "" && n > 0) printf "%s %d %.2f\n", rps, e, (t[1] + t[2]) * 1e6 / n
+    }' "$state/wrk.out"
 }
 
 median() {

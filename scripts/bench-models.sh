@@ -37,7 +37,7 @@ for i in $(seq 1 "$TRIALS"); do
       failed=1
       continue
     fi
-    read -r r e <<<"$out"
+    read -r r e _ <<<"$out"
     printf "  trial %d %-10s %10.0f req/s  errors %s\n" "$i" "$s" "$r" "$e"
     rps[$s]="${rps[$s]:-} $r"
   done
