@@ -86,6 +86,19 @@ static void set_nodelay(int fd)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* A connection was accepted. The reserve can be lost while shedding: in
+ * the thread and aio models another thread may open a descriptor (glibc
+ * does, now and then) in the moment between freeing the reserve's slot and
+ * the accept that was to fill it. Nothing else would restore it, so take it
+ * back here, now that descriptors are free again. */
+static int accepted(int fd)
+{
+    set_nodelay(fd);
+    if (reserve_fd < 0)
+        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd;
+}
+
 /* Without a reserved descriptor nothing can be shed, and a pending
  * connection keeps the listener readable: pause a moment rather than spin,
  * and try to get the reserve back. */
@@ -104,10 +117,8 @@ int net_accept(int lfd, bool nonblock)
 {
     int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
     int fd = accept4(lfd, NULL, NULL, flags);
-    if (fd >= 0) {
-        set_nodelay(fd);
-        return fd;
-    }
+    if (fd >= 0)
+        return accepted(fd);
     if (errno != EMFILE && errno != ENFILE)
         return -1;
     if (reserve_fd < 0)
@@ -130,10 +141,8 @@ int net_accept(int lfd, bool nonblock)
     }
     /* Descriptors may have come back while we waited: serve, not shed. */
     fd = accept4(lfd, NULL, NULL, flags);
-    if (fd >= 0) {
-        set_nodelay(fd);
-        return fd;
-    }
+    if (fd >= 0)
+        return accepted(fd);
     if (errno != EMFILE && errno != ENFILE)
         return -1;
     close(reserve_fd);

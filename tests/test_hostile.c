@@ -112,6 +112,7 @@ struct snapshot {
 };
 
 static struct snapshot base;
+static char base_fds[1024]; /* what base.fds counted, for messages */
 
 static void stop_server(void)
 {
@@ -190,6 +191,7 @@ static void start_server(const char *model, const char *const *extra, long nofil
         prev = cur;
     }
     base = prev;
+    proc_fd_list(server.pid, base_fds, sizeof base_fds);
     cr_assert(base.fds > 0 && base.children >= 0 && base.threads > 0,
               "[%s] cannot read the server's /proc entries", model);
 }
@@ -214,8 +216,12 @@ static void expect_recovered(const char *model, const char *what)
         nap_ms(20);
         now = take_snapshot();
     }
-    cr_expect_eq(now.fds, base.fds, "[%s] %s: %d descriptors open %d ms after, %d before", model,
-                 what, now.fds, SETTLE_MS, base.fds);
+    char now_fds[1024] = "";
+    if (now.fds != base.fds)
+        proc_fd_list(server.pid, now_fds, sizeof now_fds);
+    cr_expect_eq(now.fds, base.fds,
+                 "[%s] %s: %d descriptors open %d ms after, %d before (%s; before: %s)", model,
+                 what, now.fds, SETTLE_MS, base.fds, now_fds, base_fds);
     cr_expect_eq(now.children, base.children, "[%s] %s: %d child processes %d ms after, %d before",
                  model, what, now.children, SETTLE_MS, base.children);
     if (threads)

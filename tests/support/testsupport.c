@@ -225,6 +225,32 @@ int proc_fd_count(pid_t pid)
     return n;
 }
 
+int proc_fd_list(pid_t pid, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+    DIR *d = opendir(path);
+    if (!d || cap == 0)
+        return -1;
+    size_t len = 0;
+    buf[0] = '\0';
+    struct dirent *e;
+    while ((e = readdir(d)) && len + 1 < cap) {
+        if (e->d_name[0] == '.')
+            continue;
+        char link[sizeof path + sizeof e->d_name + 1], target[128];
+        snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        int w = snprintf(buf + len, cap - len, "%s%s=%s", len ? " " : "", e->d_name, target);
+        if (w < 0)
+            break;
+        len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
+    }
+    closedir(d);
+    return 0;
+}
+
 /* Reads state and ppid of one process from /proc/PID/stat. */
 static int proc_stat(long pid, char *state, long *ppid)
 {

@@ -34,6 +34,8 @@ const char *const *srv_models(void);
 
 /* /proc inspection; -1 on error. */
 int proc_fd_count(pid_t pid);
+/* "FD=TARGET ..." for each open descriptor of pid, for messages. */
+int proc_fd_list(pid_t pid, char *buf, size_t cap);
 int proc_child_count(pid_t pid); /* direct children, any state */
 int proc_zombie_children(pid_t pid);
 int proc_thread_count(pid_t pid);
