@@ -156,6 +156,7 @@ static void set_failed(struct shared *sh, const char *what, int err)
 
 /* What epoll holds for one descriptor, indexed by descriptor. */
 struct fdreg {
+    uint8_t owned;      /* a connection socket: opened and closed through us */
     uint8_t registered; /* in the epoll set */
     uint8_t parked;     /* libcurl no longer watches it; epoll still does */
     uint8_t what;       /* CURL_POLL_IN | CURL_POLL_OUT as registered */
@@ -181,8 +182,9 @@ static struct fdreg *fdreg_get(struct worker *w, curl_socket_t fd)
     return &w->fdreg[fd];
 }
 
-/* CURLOPT_SOCKOPTFUNCTION: a new socket may reuse the number of one that
- * libcurl closed, so whatever the table said of that number is void. */
+/* CURLOPT_SOCKOPTFUNCTION: a connection socket is born. Only these are
+ * parked (see sock_cb), because only their closing goes through
+ * closesocket_cb, which keeps the table true when a number is reused. */
 static int sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose)
 {
     struct worker *w = clientp;
@@ -190,8 +192,18 @@ static int sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose)
     struct fdreg *r = fdreg_get(w, fd);
     if (r == NULL)
         return CURL_SOCKOPT_ERROR;
-    *r = (struct fdreg){0};
+    *r = (struct fdreg){.owned = 1};
     return CURL_SOCKOPT_OK;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: closing takes the socket out of the epoll set
+ * (nothing else holds it), so its entry goes with it. */
+static int closesocket_cb(void *clientp, curl_socket_t fd)
+{
+    struct worker *w = clientp;
+    if (fd >= 0 && (size_t)fd < w->nfdreg)
+        w->fdreg[fd] = (struct fdreg){0};
+    return close(fd);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: mirrors libcurl's interest in a socket into epoll.
@@ -199,8 +211,10 @@ static int sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose)
  * In a closed loop libcurl drops a connection's socket when a response is
  * complete and asks for it again, with the same interest, when the next
  * request goes out on it: an EPOLL_CTL_DEL and an EPOLL_CTL_ADD per request
- * for nothing. So a dropped socket is only parked: it stays in the epoll set
- * and is taken out for real only if an event arrives while it is parked. */
+ * for nothing. So a dropped connection socket is only parked: it stays in
+ * the epoll set and is taken out for real only if an event arrives while it
+ * is parked. Other descriptors libcurl watches (its resolver's socketpair)
+ * are opened and closed behind our back, so they leave the set at once. */
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
     struct mctx *m = userp;
@@ -213,8 +227,14 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
         return -1;
     }
     if (what == CURL_POLL_REMOVE) {
-        if (r->registered)
+        if (r->registered && r->owned) {
             r->parked = 1;
+        } else if (r->registered) {
+            if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL) != 0 && errno != ENOENT &&
+                errno != EBADF)
+                w->internal_errors++;
+            *r = (struct fdreg){0};
+        }
         return 0;
     }
     what &= CURL_POLL_INOUT;
@@ -230,12 +250,13 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
     if (epoll_ctl(w->epfd, op, s, &ev) != 0) {
         int alt = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
         if ((errno != EEXIST && errno != ENOENT) || epoll_ctl(w->epfd, alt, s, &ev) != 0) {
-            *r = (struct fdreg){0};
+            *r = (struct fdreg){.owned = r->owned};
             w->internal_errors++;
             return -1;
         }
     }
-    *r = (struct fdreg){.registered = 1, .what = (uint8_t)what, .tag = (uint8_t)m->tag_sock};
+    *r = (struct fdreg){
+        .owned = r->owned, .registered = 1, .what = (uint8_t)what, .tag = (uint8_t)m->tag_sock};
     return 0;
 }
 
@@ -249,7 +270,7 @@ static bool fdreg_unpark(struct worker *w, int fd)
         return false;
     if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL) != 0 && errno != ENOENT && errno != EBADF)
         w->internal_errors++;
-    w->fdreg[fd] = (struct fdreg){0};
+    w->fdreg[fd] = (struct fdreg){.owned = w->fdreg[fd].owned};
     return true;
 }
 
@@ -360,6 +381,8 @@ static int easy_init(struct worker *w, struct xfer *x, bool idle)
     rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
     rc |= curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, w);
+    rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+    rc |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, w);
     rc |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
