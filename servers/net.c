@@ -94,8 +94,7 @@ static void set_nodelay(int fd)
 static int accepted(int fd)
 {
     set_nodelay(fd);
-    if (reserve_fd < 0)
-        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    (void)net_reserve_fd(); /* failing, it is tried again at the next accept */
     return fd;
 }
 
@@ -104,8 +103,7 @@ static int accepted(int fd)
  * and try to get the reserve back. */
 static int reserve_lost(void)
 {
-    reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (reserve_fd < 0) {
+    if (net_reserve_fd() < 0) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
         nanosleep(&ts, NULL);
     }
