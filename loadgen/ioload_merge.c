@@ -66,6 +66,30 @@ static int check_input(const json_t *in, const char *name, char *err, size_t err
     return 0;
 }
 
+/* Sums the counts of two open_loop objects into *acc (created on first
+ * use); rate adds, max_send_lag_us takes the larger; the wake margin is
+ * dropped (it describes one process); send_lag_ns is recomputed by the
+ * caller from the merged histogram. */
+static int merge_open_loop(json_t **acc, const json_t *ol)
+{
+    static const char *const sums[] = {"scheduled", "late", "late_behind", "late_noconn",
+                                       "unsent"};
+    if (!json_is_object(*acc)) {
+        json_decref(*acc);
+        *acc = json_pack("{s:f, s:I}", "rate", 0.0, "max_send_lag_us", (json_int_t)0);
+        if (*acc == NULL)
+            return -1;
+    }
+    int rc = json_object_set_new(*acc, "rate", json_real(get_num(*acc, "rate") + get_num(ol, "rate")));
+    for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++)
+        rc |= json_object_set_new(*acc, sums[i],
+                                  json_integer(get_int(*acc, sums[i]) + get_int(ol, sums[i])));
+    json_int_t lag = get_int(ol, "max_send_lag_us");
+    if (lag > get_int(*acc, "max_send_lag_us"))
+        rc |= json_object_set_new(*acc, "max_send_lag_us", json_integer(lag));
+    return rc == 0 ? 0 : -1;
+}
+
 json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *err, size_t errlen)
 {
     if (n < 1) {
@@ -76,20 +100,21 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
         if (check_input(in[i], names[i], err, errlen) != 0)
             return NULL;
 
-    struct hdr corr, unc;
-    bool have_c = false, have_u = false;
+    struct hdr corr, unc, lag;
+    bool have_c = false, have_u = false, have_l = false;
     json_t *root = NULL;
     json_t *totals = json_object(),
-           *errs = json_pack("{s:I,s:I,s:I,s:I,s:{},s:{},s:{}}", "connect", (json_int_t)0,
+           *errs = json_pack("{s:I,s:I,s:I,s:I,s:I,s:{},s:{},s:{}}", "connect", (json_int_t)0,
                              "timeout", (json_int_t)0, "send", (json_int_t)0, "receive",
-                             (json_int_t)0, "other", "http_4xx", "http_5xx");
+                             (json_int_t)0, "malformed", (json_int_t)0, "other", "http_4xx",
+                             "http_5xx");
     json_t *timeline = json_array(), *warnings = json_array(), *from = json_array();
     json_t *config = json_deep_copy(json_object_get(in[0], "config"));
     json_t *open_loop = json_null();
     double min_start = INFINITY, max_end = -INFINITY, latest_start = -INFINITY;
     double earliest_end = INFINITY, max_elapsed = 0;
     bool times_ok = true;
-    double cpu_user = 0, cpu_sys = 0, cpu_req_us = 0, busy = 0;
+    double cpu_user = 0, cpu_sys = 0, cpu_req_us = 0, cpu_total_us = 0, busy = 0, spin = 0;
     json_int_t threads = 0, conns = 0, idle = 0;
     double rate = 0;
     const char *first_start = NULL, *first_end = NULL;
@@ -170,34 +195,24 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
 
         const json_t *ol = json_object_get(r, "open_loop");
         if (json_is_object(ol)) {
-            if (!json_is_object(open_loop)) {
-                json_decref(open_loop);
-                open_loop = json_pack("{s:f,s:I,s:I,s:I}", "rate", 0.0, "scheduled", (json_int_t)0,
-                                      "late", (json_int_t)0, "max_send_lag_us", (json_int_t)0);
-                if (open_loop == NULL)
-                    goto oom;
+            int rc = merge_open_loop(&open_loop, ol);
+            if (rc == 0 && decode_into(&lag, &have_l,
+                                       json_string_value(json_object_get(hist, "send_lag"))) != 0) {
+                snprintf(err, errlen, "ioload merge: %s: send-lag histogram missing or malformed",
+                         names[i]);
+                goto fail;
             }
-            json_int_t lag = get_int(ol, "max_send_lag_us");
-            if (json_object_set_new(open_loop, "rate",
-                                    json_real(get_num(open_loop, "rate") + get_num(ol, "rate"))) ||
-                json_object_set_new(
-                    open_loop, "scheduled",
-                    json_integer(get_int(open_loop, "scheduled") + get_int(ol, "scheduled"))) ||
-                json_object_set_new(
-                    open_loop, "late",
-                    json_integer(get_int(open_loop, "late") + get_int(ol, "late"))) ||
-                json_object_set_new(open_loop, "max_send_lag_us",
-                                    json_integer(lag > get_int(open_loop, "max_send_lag_us")
-                                                     ? lag
-                                                     : get_int(open_loop, "max_send_lag_us"))))
+            if (rc != 0)
                 goto oom;
         }
 
         const json_t *self = json_object_get(r, "self");
         cpu_user += get_num(self, "cpu_user_s");
         cpu_sys += get_num(self, "cpu_sys_s");
-        cpu_req_us += get_num(self, "cpu_per_request_us") *
-                      (double)get_int(json_object_get(r, "totals"), "requests");
+        double req = (double)get_int(json_object_get(r, "totals"), "requests");
+        cpu_req_us += get_num(self, "cpu_per_request_us") * req;
+        cpu_total_us += get_num(self, "cpu_total_per_request_us") * req;
+        spin += get_num(self, "spin_s");
         busy = fmax(busy, get_num(self, "busy_fraction"));
 
         const json_t *c = json_object_get(r, "config");
@@ -255,7 +270,7 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
 
     root = json_pack(
         "{s:s, s:i, s:{s:s, s:s, s:s}, s:O, s:O?, s:s?, s:s?, s:f, s:O, s:o, s:{s:o, s:o}, s:O, "
-        "s:O, s:o, s:O, s:{s:f, s:f, s:o, s:f, s:b}, s:O, s:O}",
+        "s:O, s:o, s:O, s:{s:f, s:f, s:f, s:o, s:o, s:f, s:b}, s:O, s:O}",
         "schema", IOLOAD_SCHEMA, "schema_version", IOLOAD_SCHEMA_VERSION, "tool", "name", "ioload",
         "version", IOBENCH_VERSION, "libcurl", curl_version_info(CURLVERSION_NOW)->version,
         "config", config, "env", json_object_get(in[0], "env"), "start",
@@ -265,10 +280,15 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
                                elapsed),
         "latency_us", "corrected", ioload_latency_json(&corr), "uncorrected",
         ioload_latency_json(&unc), "errors", errs, "timeline", timeline, "histograms",
-        ioload_histograms_json(&corr, &unc), "open_loop", open_loop, "self", "cpu_user_s", cpu_user,
-        "cpu_sys_s", cpu_sys, "cpu_per_request_us",
-        requests > 0 ? json_real(cpu_req_us / (double)requests) : json_null(), "busy_fraction",
+        ioload_histograms_json(&corr, &unc, have_l ? &lag : NULL), "open_loop", open_loop, "self",
+        "cpu_user_s", cpu_user, "cpu_sys_s", cpu_sys, "spin_s", spin, "cpu_per_request_us",
+        requests > 0 ? json_real(cpu_req_us / (double)requests) : json_null(),
+        "cpu_total_per_request_us",
+        requests > 0 ? json_real(cpu_total_us / (double)requests) : json_null(), "busy_fraction",
         busy, "saturated", false, "warnings", warnings, "merged_from", from);
+    if (root != NULL && have_l &&
+        json_object_set_new(open_loop, "send_lag_ns", ioload_send_lag_json(&lag)) != 0)
+        goto oom;
     if (root == NULL || ioload_apply_saturation(root) != 0)
         goto oom;
     goto done;
@@ -282,6 +302,8 @@ done:
         hdr_free(&corr);
     if (have_u)
         hdr_free(&unc);
+    if (have_l)
+        hdr_free(&lag);
     json_decref(totals);
     json_decref(errs);
     json_decref(timeline);

@@ -19,7 +19,12 @@ void ioload_usage(FILE *out)
 {
     fputs("Usage: ioload [options] URL\n"
           "       ioload merge A.json B.json ... > ALL.json\n"
-          "HTTP load generator (libcurl multi-socket, one event loop per thread).\n"
+          "HTTP load generator (libcurl, one event loop per thread).\n"
+          "  -e, --engine E         stream (default): libcurl connects, ioload writes\n"
+          "                         requests and frames responses itself (wrk's cost);\n"
+          "                         transfer: libcurl's whole HTTP stack per request\n"
+          "  -P, --pipeline N       stream engine: up to N requests in flight per\n"
+          "                         connection (1)\n"
           "  -t, --threads N        worker threads (1)\n"
           "  -c, --connections N    connections in total, split over threads (10)\n"
           "  -d, --duration D       measured time (10s); D: 500ms, 5s, 2m or seconds\n"
@@ -34,6 +39,8 @@ void ioload_usage(FILE *out)
           "  -D, --data S           request body\n"
           "      --data-file F      request body read from F\n"
           "  -H, --header 'N: V'    extra request header (repeatable)\n"
+          "      --cacert FILE      https: verify the server against this CA bundle\n"
+          "      --insecure         https: do not verify the server's certificate\n"
           "  -j, --json FILE        write the JSON result to FILE ('-': stdout)\n"
           "  -q, --quiet            no progress line\n"
           "  -h, --help             this text\n"
@@ -192,7 +199,7 @@ void ioload_config_free(struct ioload_config *cfg)
 
 int ioload_parse_args(int argc, char **argv, struct ioload_config *cfg, char *err, size_t errlen)
 {
-    enum { OPT_DATA_FILE = 256 };
+    enum { OPT_DATA_FILE = 256, OPT_CACERT, OPT_INSECURE };
     static const struct option longopts[] = {
         {"threads", required_argument, NULL, 't'},
         {"connections", required_argument, NULL, 'c'},
@@ -208,6 +215,10 @@ int ioload_parse_args(int argc, char **argv, struct ioload_config *cfg, char *er
         {"data-file", required_argument, NULL, OPT_DATA_FILE},
         {"header", required_argument, NULL, 'H'},
         {"json", required_argument, NULL, 'j'},
+        {"engine", required_argument, NULL, 'e'},
+        {"pipeline", required_argument, NULL, 'P'},
+        {"cacert", required_argument, NULL, OPT_CACERT},
+        {"insecure", no_argument, NULL, OPT_INSECURE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -220,6 +231,8 @@ int ioload_parse_args(int argc, char **argv, struct ioload_config *cfg, char *er
         .duration_s = 10,
         .timeout_s = 10,
         .keepalive = true,
+        .engine = "stream",
+        .pipeline = 1,
     };
     bool have_duration = false;
     const char *data_file = NULL, *data = NULL;
@@ -227,7 +240,7 @@ int ioload_parse_args(int argc, char **argv, struct ioload_config *cfg, char *er
     int c;
     opterr = 0; /* our own one-line messages */
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":t:c:d:n:w:T:R:ki:m:D:H:j:qhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:c:d:n:w:T:R:ki:m:D:H:j:e:P:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case 't':
             if (parse_int(optarg, 1, 1024, &v) != 0)
@@ -296,6 +309,23 @@ int ioload_parse_args(int argc, char **argv, struct ioload_config *cfg, char *er
         case 'j':
             cfg->json_path = optarg;
             break;
+        case 'e':
+            if (strcmp(optarg, "stream") != 0 && strcmp(optarg, "transfer") != 0)
+                USAGE("ioload: --engine wants stream or transfer, not '%s'", optarg);
+            cfg->engine = optarg;
+            break;
+        case 'P':
+            if (parse_int(optarg, 1, IOLOAD_MAX_PIPELINE, &v) != 0)
+                USAGE("ioload: --pipeline wants an integer in 1..%d, not '%s'",
+                      IOLOAD_MAX_PIPELINE, optarg);
+            cfg->pipeline = (int)v;
+            break;
+        case OPT_CACERT:
+            cfg->cacert = optarg;
+            break;
+        case OPT_INSECURE:
+            cfg->insecure = true;
+            break;
         case 'q':
             cfg->quiet = true;
             break;
@@ -325,6 +355,10 @@ int ioload_parse_args(int argc, char **argv, struct ioload_config *cfg, char *er
         cfg->duration_s = -1;
     if (data != NULL && data_file != NULL)
         USAGE("ioload: --data and --data-file exclude each other");
+    if (cfg->pipeline > 1 && strcmp(cfg->engine, "stream") != 0)
+        USAGE("ioload: --pipeline needs the stream engine (libcurl no longer pipelines)");
+    if (cfg->pipeline > 1 && !cfg->keepalive)
+        USAGE("ioload: --pipeline and --no-keepalive exclude each other");
     if (cfg->rate > 0 && cfg->rate < cfg->threads)
         USAGE("ioload: --rate must be at least one request per second per thread");
     int ret = check_url(cfg, err, errlen);
