@@ -115,6 +115,7 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
     double earliest_end = INFINITY, max_elapsed = 0;
     bool times_ok = true;
     double cpu_user = 0, cpu_sys = 0, cpu_req_us = 0, cpu_total_us = 0, busy = 0, spin = 0;
+    double cpu_frac = 0;
     json_int_t threads = 0, conns = 0, idle = 0;
     double rate = 0;
     const char *first_start = NULL, *first_end = NULL;
@@ -214,6 +215,7 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
         cpu_total_us += get_num(self, "cpu_total_per_request_us") * req;
         spin += get_num(self, "spin_s");
         busy = fmax(busy, get_num(self, "busy_fraction"));
+        cpu_frac = fmax(cpu_frac, get_num(self, "cpu_fraction"));
 
         const json_t *c = json_object_get(r, "config");
         threads += get_int(c, "threads");
@@ -270,7 +272,7 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
 
     root = json_pack(
         "{s:s, s:i, s:{s:s, s:s, s:s}, s:O, s:O?, s:s?, s:s?, s:f, s:O, s:o, s:{s:o, s:o}, s:O, "
-        "s:O, s:o, s:O, s:{s:f, s:f, s:f, s:o, s:o, s:f, s:b}, s:O, s:O}",
+        "s:O, s:o, s:O, s:{s:f, s:f, s:f, s:o, s:o, s:f, s:f, s:b}, s:O, s:O}",
         "schema", IOLOAD_SCHEMA, "schema_version", IOLOAD_SCHEMA_VERSION, "tool", "name", "ioload",
         "version", IOBENCH_VERSION, "libcurl", curl_version_info(CURLVERSION_NOW)->version,
         "config", config, "env", json_object_get(in[0], "env"), "start",
@@ -285,7 +287,7 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
         requests > 0 ? json_real(cpu_req_us / (double)requests) : json_null(),
         "cpu_total_per_request_us",
         requests > 0 ? json_real(cpu_total_us / (double)requests) : json_null(), "busy_fraction",
-        busy, "saturated", false, "warnings", warnings, "merged_from", from);
+        busy, "cpu_fraction", cpu_frac, "saturated", false, "warnings", warnings, "merged_from", from);
     if (root != NULL && have_l &&
         json_object_set_new(open_loop, "send_lag_ns", ioload_send_lag_json(&lag)) != 0)
         goto oom;

@@ -256,14 +256,18 @@ json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_
     double work_s = res->cpu_thread_s - res->spin_s;
     if (work_s < 0)
         work_s = 0;
-    double busy = res->elapsed_s > 0 ? work_s / (res->elapsed_s * cfg->threads) : 0;
+    /* Busy: not waiting. A thread kept off its CPU by another process while
+     * it had work is busy too: ioload was the limit either way. */
+    double span = res->elapsed_s * cfg->threads;
+    double busy = span > 0 ? 1 - res->waiting_s / span : 0;
+    busy = busy < 0 ? 0 : busy > 1 ? 1 : busy;
     json_t *open_loop = json_null();
     if (cfg->rate > 0)
         open_loop = open_loop_json(cfg, res);
     json_t *root = json_pack(
         "{s:s, s:i, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:s, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I}, "
-        "s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:o, s:o, s:f, s:b}, s:[], "
+        "s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:o, s:o, s:f, s:f, s:b}, s:[], "
         "s:n}",
         "schema", IOLOAD_SCHEMA, "schema_version", IOLOAD_SCHEMA_VERSION, "tool", "name", "ioload",
         "version", IOBENCH_VERSION, "libcurl", curl_version_info(CURLVERSION_NOW)->version,
@@ -284,7 +288,8 @@ json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_
         real_or_null(res->requests > 0, work_s * 1e6 / (double)res->requests),
         "cpu_total_per_request_us",
         real_or_null(res->requests > 0, res->cpu_thread_s * 1e6 / (double)res->requests),
-        "busy_fraction", busy, "saturated", false, "warnings", "merged_from");
+        "busy_fraction", busy, "cpu_fraction", span > 0 ? work_s / span : 0.0, "saturated", false,
+        "warnings", "merged_from");
     if (root == NULL)
         return NULL;
     int rc = ioload_apply_saturation(root);

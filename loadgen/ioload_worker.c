@@ -77,10 +77,15 @@ static int wait_events(struct ioload_worker *w, struct epoll_event *evs, int64_t
     return n;
 }
 
+/* Waits and dispatches; the time blocked in the wait (measured interval
+ * only) is time the thread was not the limit. */
 static int poll_events(struct ioload_worker *w, int64_t wait_ns)
 {
     struct epoll_event evs[MAX_EVENTS];
+    int64_t t0 = wait_ns > 0 && w->cpu_started ? worker_now() : 0;
     int n = wait_events(w, evs, wait_ns);
+    if (t0 != 0)
+        w->blocked_ns += worker_now() - t0;
     for (int i = 0; i < n; i++)
         dispatch(w, &evs[i]);
     return n;
@@ -98,11 +103,16 @@ static int64_t thread_cpu_ns(void)
 static void spin_until(struct ioload_worker *w, int64_t due)
 {
     struct epoll_event evs[MAX_EVENTS];
-    int64_t c0 = thread_cpu_ns();
-    int n = 0;
-    while (n == 0 && worker_now() < due && !*w->sh->stop)
+    int64_t c0 = thread_cpu_ns(), t0 = worker_now(), t = t0;
+    int n;
+    do {
         n = wait_events(w, evs, 0);
-    w->sched.spin_ns += thread_cpu_ns() - c0;
+        t = worker_now();
+    } while (n == 0 && t < due && !*w->sh->stop);
+    if (w->cpu_started) {
+        w->sched.spin_ns += thread_cpu_ns() - c0;
+        w->spin_wall_ns += t - t0;
+    }
     for (int i = 0; i < n; i++)
         dispatch(w, &evs[i]);
 }
@@ -271,6 +281,19 @@ static bool run_over(struct ioload_worker *w, int64_t now)
            w->inflight == 0;
 }
 
+/* Open loop: when the next request falls due, if there is one to send:
+ * within the run, within --requests, and with a connection that has room. */
+static bool next_due(const struct ioload_worker *w, int64_t *due)
+{
+    const struct worker_shared *sh = w->sh;
+    if (!sh->open_loop || w->no_room)
+        return false;
+    *due = sched_due(&w->sched, w->sched.next_idx);
+    if (*due >= sh->measure_end_ns)
+        return false;
+    return w->cfg->requests == 0 || *due < sh->measure_start_ns || w->issued < w->quota;
+}
+
 /* How long to sleep, and whether the wake-up is for a due request. */
 static int64_t next_wait(struct ioload_worker *w, int64_t now, bool *for_due)
 {
@@ -283,8 +306,9 @@ static int64_t next_wait(struct ioload_worker *w, int64_t now, bool *for_due)
     if (w->work_deadline < until)
         until = w->work_deadline;
     *for_due = false;
-    if (sh->open_loop && !w->no_room) {
-        int64_t wake = sched_due(&w->sched, w->sched.next_idx) - w->sched.margin_ns;
+    int64_t due;
+    if (next_due(w, &due)) {
+        int64_t wake = due - w->sched.margin_ns;
         if (wake <= until) {
             until = wake;
             *for_due = true;

@@ -111,6 +111,8 @@ struct ioload_worker {
     int64_t last_done_ns, stop_ns;
     int64_t unfinished, oldest_unfinished_ns, starved;
     int64_t internal_errors;
+    int64_t blocked_ns;   /* measured interval: blocked in epoll waits */
+    int64_t spin_wall_ns; /* measured interval: awake on purpose (wall time) */
     int64_t tl_sec, tl_req, tl_err;
     struct hdr tl_h;
     bool cpu_started;
