@@ -145,7 +145,7 @@ static void merge_counts(struct ioload_result *res, const struct ioload_worker *
     res->cpu_thread_s += ts_s(&w->cpu1) - ts_s(&w->cpu0);
     res->cpu_user_s += tv_s(&w->ru1.ru_utime) - tv_s(&w->ru0.ru_utime);
     res->cpu_sys_s += tv_s(&w->ru1.ru_stime) - tv_s(&w->ru0.ru_stime);
-    res->waiting_s += (double)(w->blocked_ns + w->spin_wall_ns) / 1e9;
+    res->runq_wait_s += (double)(w->runq1 - w->runq0) / 1e9;
 }
 
 /* Where a thread's measured work ended. */

@@ -53,7 +53,7 @@ struct ioload_result {
     double elapsed_s;
     double cpu_user_s, cpu_sys_s; /* worker threads, measured interval */
     double cpu_thread_s;          /* CLOCK_THREAD_CPUTIME_ID, same interval */
-    double waiting_s;             /* blocked in epoll or awake on purpose, summed */
+    double runq_wait_s;           /* ready to run but kept off a CPU, summed */
     struct timespec start_wall, end_wall;
     struct ioload_tl_entry *timeline;
     size_t timeline_len;

@@ -115,6 +115,7 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
     double earliest_end = INFINITY, max_elapsed = 0;
     bool times_ok = true;
     double cpu_user = 0, cpu_sys = 0, cpu_req_us = 0, cpu_total_us = 0, busy = 0, spin = 0;
+    double runq = 0;
     double cpu_frac = 0;
     json_int_t threads = 0, conns = 0, idle = 0;
     double rate = 0;
@@ -214,6 +215,7 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
         cpu_req_us += get_num(self, "cpu_per_request_us") * req;
         cpu_total_us += get_num(self, "cpu_total_per_request_us") * req;
         spin += get_num(self, "spin_s");
+        runq += get_num(self, "runq_wait_s");
         busy = fmax(busy, get_num(self, "busy_fraction"));
         cpu_frac = fmax(cpu_frac, get_num(self, "cpu_fraction"));
 
@@ -272,7 +274,7 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
 
     root = json_pack(
         "{s:s, s:i, s:{s:s, s:s, s:s}, s:O, s:O?, s:s?, s:s?, s:f, s:O, s:o, s:{s:o, s:o}, s:O, "
-        "s:O, s:o, s:O, s:{s:f, s:f, s:f, s:o, s:o, s:f, s:f, s:b}, s:O, s:O}",
+        "s:O, s:o, s:O, s:{s:f, s:f, s:f, s:f, s:o, s:o, s:f, s:f, s:b}, s:O, s:O}",
         "schema", IOLOAD_SCHEMA, "schema_version", IOLOAD_SCHEMA_VERSION, "tool", "name", "ioload",
         "version", IOBENCH_VERSION, "libcurl", curl_version_info(CURLVERSION_NOW)->version,
         "config", config, "env", json_object_get(in[0], "env"), "start",
@@ -283,7 +285,8 @@ json_t *ioload_merge(json_t *const *in, const char *const *names, int n, char *e
         "latency_us", "corrected", ioload_latency_json(&corr), "uncorrected",
         ioload_latency_json(&unc), "errors", errs, "timeline", timeline, "histograms",
         ioload_histograms_json(&corr, &unc, have_l ? &lag : NULL), "open_loop", open_loop, "self",
-        "cpu_user_s", cpu_user, "cpu_sys_s", cpu_sys, "spin_s", spin, "cpu_per_request_us",
+        "cpu_user_s", cpu_user, "cpu_sys_s", cpu_sys, "spin_s", spin, "runq_wait_s", runq,
+        "cpu_per_request_us",
         requests > 0 ? json_real(cpu_req_us / (double)requests) : json_null(),
         "cpu_total_per_request_us",
         requests > 0 ? json_real(cpu_total_us / (double)requests) : json_null(), "busy_fraction",

@@ -256,10 +256,10 @@ json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_
     double work_s = res->cpu_thread_s - res->spin_s;
     if (work_s < 0)
         work_s = 0;
-    /* Busy: not waiting. A thread kept off its CPU by another process while
-     * it had work is busy too: ioload was the limit either way. */
+    /* Busy: running, or ready to run but kept off the CPU by another
+     * process; either way ioload was the limit, not the server. */
     double span = res->elapsed_s * cfg->threads;
-    double busy = span > 0 ? 1 - res->waiting_s / span : 0;
+    double busy = span > 0 ? (work_s + res->runq_wait_s) / span : 0;
     busy = busy < 0 ? 0 : busy > 1 ? 1 : busy;
     json_t *open_loop = json_null();
     if (cfg->rate > 0)
@@ -267,7 +267,7 @@ json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_
     json_t *root = json_pack(
         "{s:s, s:i, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:s, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I}, "
-        "s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:o, s:o, s:f, s:f, s:b}, s:[], "
+        "s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:o, s:o, s:f, s:f, s:b}, s:[], "
         "s:n}",
         "schema", IOLOAD_SCHEMA, "schema_version", IOLOAD_SCHEMA_VERSION, "tool", "name", "ioload",
         "version", IOBENCH_VERSION, "libcurl", curl_version_info(CURLVERSION_NOW)->version,
@@ -284,7 +284,8 @@ json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_
         ioload_histograms_json(&res->corrected, &res->uncorrected,
                                cfg->rate > 0 ? &res->send_lag : NULL),
         "open_loop", open_loop, "self", "cpu_user_s", res->cpu_user_s, "cpu_sys_s",
-        res->cpu_sys_s, "spin_s", res->spin_s, "cpu_per_request_us",
+        res->cpu_sys_s, "spin_s", res->spin_s, "runq_wait_s", res->runq_wait_s,
+        "cpu_per_request_us",
         real_or_null(res->requests > 0, work_s * 1e6 / (double)res->requests),
         "cpu_total_per_request_us",
         real_or_null(res->requests > 0, res->cpu_thread_s * 1e6 / (double)res->requests),

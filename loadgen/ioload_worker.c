@@ -77,15 +77,10 @@ static int wait_events(struct ioload_worker *w, struct epoll_event *evs, int64_t
     return n;
 }
 
-/* Waits and dispatches; the time blocked in the wait (measured interval
- * only) is time the thread was not the limit. */
 static int poll_events(struct ioload_worker *w, int64_t wait_ns)
 {
     struct epoll_event evs[MAX_EVENTS];
-    int64_t t0 = wait_ns > 0 && w->cpu_started ? worker_now() : 0;
     int n = wait_events(w, evs, wait_ns);
-    if (t0 != 0)
-        w->blocked_ns += worker_now() - t0;
     for (int i = 0; i < n; i++)
         dispatch(w, &evs[i]);
     return n;
@@ -103,16 +98,14 @@ static int64_t thread_cpu_ns(void)
 static void spin_until(struct ioload_worker *w, int64_t due)
 {
     struct epoll_event evs[MAX_EVENTS];
-    int64_t c0 = thread_cpu_ns(), t0 = worker_now(), t = t0;
+    int64_t c0 = thread_cpu_ns(), t;
     int n;
     do {
         n = wait_events(w, evs, 0);
         t = worker_now();
     } while (n == 0 && t < due && !*w->sh->stop);
-    if (w->cpu_started) {
+    if (w->cpu_started)
         w->sched.spin_ns += thread_cpu_ns() - c0;
-        w->spin_wall_ns += t - t0;
-    }
     for (int i = 0; i < n; i++)
         dispatch(w, &evs[i]);
 }
@@ -262,17 +255,32 @@ void worker_capacity(struct ioload_worker *w, int64_t now)
     send_due(w, now, now);
 }
 
-static void cpu_sample(struct timespec *ts, struct rusage *ru)
+/* How long this thread has waited on a run queue (ready, not running):
+ * the second field of /proc/thread-self/schedstat; 0 where there is none. */
+static int64_t runq_wait_ns(void)
+{
+    FILE *f = fopen("/proc/thread-self/schedstat", "re");
+    long long run = 0, wait = 0;
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%lld %lld", &run, &wait) != 2)
+        wait = 0;
+    fclose(f);
+    return wait;
+}
+
+static void cpu_sample(struct timespec *ts, struct rusage *ru, int64_t *runq)
 {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, ts);
     getrusage(RUSAGE_THREAD, ru);
+    *runq = runq_wait_ns();
 }
 
 static bool run_over(struct ioload_worker *w, int64_t now)
 {
     struct worker_shared *sh = w->sh;
     if (!w->cpu_started && now >= sh->measure_start_ns) {
-        cpu_sample(&w->cpu0, &w->ru0);
+        cpu_sample(&w->cpu0, &w->ru0, &w->runq0);
         w->cpu_started = true;
     }
     if (*sh->stop || now >= sh->measure_end_ns)
@@ -386,10 +394,10 @@ static void finish_load(struct ioload_worker *w)
 {
     w->stop_ns = worker_now();
     if (!w->cpu_started) {
-        cpu_sample(&w->cpu0, &w->ru0);
+        cpu_sample(&w->cpu0, &w->ru0, &w->runq0);
         w->cpu_started = true;
     }
-    cpu_sample(&w->cpu1, &w->ru1);
+    cpu_sample(&w->cpu1, &w->ru1, &w->runq1);
     tl_flush(w);
     /* What the percentiles cannot show: requests still waiting at the end,
      * and connections the server never answered during the measurement

@@ -111,13 +111,12 @@ struct ioload_worker {
     int64_t last_done_ns, stop_ns;
     int64_t unfinished, oldest_unfinished_ns, starved;
     int64_t internal_errors;
-    int64_t blocked_ns;   /* measured interval: blocked in epoll waits */
-    int64_t spin_wall_ns; /* measured interval: awake on purpose (wall time) */
     int64_t tl_sec, tl_req, tl_err;
     struct hdr tl_h;
     bool cpu_started;
     struct timespec cpu0, cpu1;
     struct rusage ru0, ru1;
+    int64_t runq0, runq1; /* run-queue wait at the start and end */
     atomic_llong progress_done, progress_err;
 };
 
