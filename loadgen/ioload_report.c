@@ -390,6 +390,22 @@ static void print_latency(FILE *out, const char *label, const json_t *lat)
             fmt_us(num(lat, "stdev"), b, sizeof b), fmt_us(num(lat, "max"), c, sizeof c));
 }
 
+/* wrk's "Latency Distribution"; in open loop the uncorrected column too. */
+static void print_distribution(FILE *out, const json_t *corr, const json_t *unc)
+{
+    static const struct {
+        const char *label, *key;
+    } pct[] = {{"50%", "p50"}, {"75%", "p75"}, {"90%", "p90"}, {"99%", "p99"}, {"99.9%", "p99_9"}};
+    char a[32], b[32];
+    fprintf(out, "  Latency Distribution%s\n", unc ? " (corrected, uncorrected)" : "");
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+        fprintf(out, "  %6s %10s", pct[i].label, fmt_us(num(corr, pct[i].key), a, sizeof a));
+        if (unc != NULL)
+            fprintf(out, " %10s", fmt_us(num(unc, pct[i].key), b, sizeof b));
+        fputc('\n', out);
+    }
+}
+
 void ioload_print_summary(FILE *out, const json_t *root)
 {
     const json_t *cfg = json_object_get(root, "config");
@@ -417,15 +433,8 @@ void ioload_print_summary(FILE *out, const json_t *root)
     print_latency(out, open ? "corrected" : "Latency", corr);
     if (open)
         print_latency(out, "uncorrected", json_object_get(lat, "uncorrected"));
-    if (json_integer_value(json_object_get(corr, "count")) > 0) {
-        static const struct {
-            const char *label, *key;
-        } pct[] = {
-            {"50%", "p50"}, {"75%", "p75"}, {"90%", "p90"}, {"99%", "p99"}, {"99.9%", "p99_9"}};
-        fprintf(out, "  Latency Distribution%s\n", open ? " (corrected)" : "");
-        for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
-            fprintf(out, "  %6s %10s\n", pct[i].label, fmt_us(num(corr, pct[i].key), a, sizeof a));
-    }
+    if (json_integer_value(json_object_get(corr, "count")) > 0)
+        print_distribution(out, corr, open ? json_object_get(lat, "uncorrected") : NULL);
     fprintf(out, "  %" JSON_INTEGER_FORMAT " requests in %.2fs, %s read\n",
             json_integer_value(json_object_get(tot, "requests")), elapsed,
             fmt_bytes(num(tot, "bytes"), b, sizeof b));
@@ -465,8 +474,9 @@ void ioload_print_summary(FILE *out, const json_t *root)
     fprintf(out, "Requests/sec: %10.2f\n", num(tp, "requests_per_s"));
     fprintf(out, "Transfer/sec: %10s\n", fmt_bytes(num(tp, "bytes_per_s"), b, sizeof b));
     const json_t *self = json_object_get(root, "self");
-    fprintf(out, "ioload CPU: %.2fus per request, busy %.0f%%", num(self, "cpu_per_request_us"),
-            num(self, "busy_fraction") * 100);
+    fprintf(out, "ioload CPU: %.2fus per request, busy %.0f%%, saturated: %s",
+            num(self, "cpu_per_request_us"), num(self, "busy_fraction") * 100,
+            json_is_true(json_object_get(self, "saturated")) ? "yes" : "no");
     if (num(self, "spin_s") > 0)
         fprintf(out, " (and %.2fs awake on purpose before due times)", num(self, "spin_s"));
     fputc('\n', out);
