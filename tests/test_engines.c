@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ioloadrun.h"
@@ -294,4 +296,99 @@ Test(engines, saturation_is_ioloads_own_limit_only)
         json_decref(r);
     }
     stop_server(&s);
+}
+
+/* ---- TLS: libcurl's handshake, then our requests over its connection ---- */
+
+static pid_t nginx_pid = -1;
+
+static int sh(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A self-signed certificate for 127.0.0.1 and nginx serving GET / over TLS
+ * with it, on a port chosen the way the canned server chooses one. */
+static int start_tls_nginx(int *port)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem "
+             ">/dev/null 2>&1",
+             tmpdir, tmpdir);
+    cr_assert_eq(sh(cmd), 0, "openssl could not make a certificate");
+    struct canned probe = {.response = ""};
+    cr_assert_eq(canned_start(&probe), 0);
+    canned_stop(&probe);
+    *port = probe.port;
+    char conf[600];
+    snprintf(conf, sizeof conf, "%s/nginx.conf", tmpdir);
+    FILE *f = fopen(conf, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "worker_processes 1; daemon off; pid %s/nginx.pid; error_log %s/error.log;\n"
+            "events { worker_connections 256; }\n"
+            "http { access_log off; client_body_temp_path %s; proxy_temp_path %s;\n"
+            " fastcgi_temp_path %s; uwsgi_temp_path %s; scgi_temp_path %s;\n"
+            " server { listen 127.0.0.1:%d ssl; ssl_certificate %s/cert.pem;\n"
+            "  ssl_certificate_key %s/key.pem;\n"
+            "  location = / { default_type text/plain; return 200 \"Hello, World!\"; } } }\n",
+            tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, *port, tmpdir, tmpdir);
+    cr_assert_eq(fclose(f), 0);
+    nginx_pid = fork();
+    cr_assert_geq(nginx_pid, 0);
+    if (nginx_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl("/usr/sbin/nginx", "nginx", "-c", conf, "-p", tmpdir, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) {
+        int fd = tcp_connect(*port);
+        if (fd >= 0) {
+            close(fd);
+            return 0;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+static void stop_tls_nginx(void)
+{
+    if (nginx_pid <= 0)
+        return;
+    kill(nginx_pid, SIGTERM);
+    int st;
+    while (waitpid(nginx_pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    nginx_pid = -1;
+}
+
+Test(engines, https_requests_go_over_libcurls_tls)
+{
+    if (access("/usr/sbin/nginx", X_OK) != 0)
+        cr_skip_test("nginx is not installed (scripts/deps.sh build installs nginx-light)");
+    int port;
+    cr_assert_eq(start_tls_nginx(&port), 0, "nginx with TLS did not start");
+    char u[128], ca[300];
+    snprintf(u, sizeof u, "https://127.0.0.1:%d/", port);
+    snprintf(ca, sizeof ca, "%s/cert.pem", tmpdir);
+    const char *verified[] = {"-c", "4", "-n", "400", "--cacert", ca, u, NULL};
+    const char *unverified[] = {"-c", "1", "-n", "2", u, NULL};
+    for (int e = 0; e < NENGINES; e++) {
+        json_t *r = run(engines[e], verified);
+        cr_expect_eq(jnum(r, "totals.successes"), 400, "%s: %.0f of 400 over TLS", engines[e],
+                     jnum(r, "totals.successes"));
+        cr_expect_eq(jnum(r, "totals.bytes"), 400 * 13, "%s", engines[e]);
+        json_decref(r);
+        /* Without the CA the handshake must fail: the certificate is checked. */
+        r = run(engines[e], unverified);
+        cr_expect_eq(jnum(r, "totals.successes"), 0, "%s accepted an unknown certificate",
+                     engines[e]);
+        json_decref(r);
+    }
+    stop_tls_nginx();
 }
