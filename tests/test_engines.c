@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hdr.h"
 #include "ioloadrun.h"
 #include "testsupport.h"
 
@@ -391,4 +392,116 @@ Test(engines, https_requests_go_over_libcurls_tls)
         json_decref(r);
     }
     stop_tls_nginx();
+}
+
+/* ---- open loop ---- */
+
+/* Far below capacity (200 req/s on 8 connections against a server that
+ * does tens of thousands) every request goes out within 1 ms of its due
+ * time, run after run, and ioload never calls itself saturated. */
+Test(engines, open_loop_far_below_capacity_is_never_late)
+{
+    struct srv s;
+    start_server(&s);
+    char u[128];
+    url(u, sizeof u, s.port, "/");
+    const char *args[] = {"-c", "8", "-d", "1s", "--rate", "200", u, NULL};
+    for (int e = 0; e < NENGINES; e++) {
+        for (int i = 0; i < 3; i++) {
+            json_t *r = run(engines[e], args);
+            cr_expect_eq(jnum(r, "open_loop.late"), 0, "%s run %d: %.0f late sends (p99 lag %.0f ns)",
+                         engines[e], i, jnum(r, "open_loop.late"),
+                         jnum(r, "open_loop.send_lag_ns.p99"));
+            cr_expect_geq(jnum(r, "open_loop.scheduled"), 190, "%s", engines[e]);
+            cr_expect(!saturated(r), "%s run %d saturated", engines[e], i);
+            json_decref(r);
+        }
+    }
+    stop_server(&s);
+}
+
+/* A server stopped for 1 s: the corrected latency carries the stall for
+ * every request due during it, the uncorrected does not, and the lateness
+ * is the server's (no connection free), never ioload's saturation. */
+Test(engines, a_stalled_server_shows_in_corrected_latency_only)
+{
+    struct srv s;
+    start_server(&s);
+    char u[128];
+    url(u, sizeof u, s.port, "/");
+    const char *args[] = {"-c", "4", "-d", "3s", "--rate", "400", u, NULL};
+    for (int e = 0; e < NENGINES; e++) {
+        pid_t child = fork();
+        cr_assert_geq(child, 0);
+        if (child == 0) {
+            struct timespec a = {1, 0};
+            nanosleep(&a, NULL);
+            kill(s.pid, SIGSTOP);
+            nanosleep(&a, NULL);
+            kill(s.pid, SIGCONT);
+            _exit(0);
+        }
+        json_t *r = run(engines[e], args);
+        reap(child);
+        kill(s.pid, SIGCONT);
+        double p99c = jnum(r, "latency_us.corrected.p99");
+        double p99u = jnum(r, "latency_us.uncorrected.p99");
+        /* A third of the run's requests fell due during the stall, so the
+         * corrected p99 is most of the stall (1 s); each request's own
+         * service time stays far below it. */
+        cr_expect_geq(p99c, 500000, "%s: corrected p99 %.0f us", engines[e], p99c);
+        cr_expect_lt(p99u, p99c / 2, "%s: uncorrected p99 %.0f us", engines[e], p99u);
+        cr_expect_gt(jnum(r, "open_loop.late_noconn"), 0, "%s", engines[e]);
+        cr_expect(!saturated(r), "%s: the server's stall was called ioload's saturation",
+                  engines[e]);
+        json_decref(r);
+    }
+    stop_server(&s);
+}
+
+static int64_t lag_count(const json_t *r, struct hdr *h)
+{
+    const char *b64 = json_string_value(json_object_get(json_object_get(r, "histograms"), "send_lag"));
+    cr_assert_not_null(b64, "no send_lag histogram");
+    cr_assert_eq(hdr_decode_base64(b64, h), 0);
+    return h->total_count;
+}
+
+/* ioload merge adds two open-loop results' send-lag histograms bucket by
+ * bucket, and their late counts. */
+Test(engines, merge_adds_send_lag_histograms_exactly)
+{
+    struct srv s;
+    start_server(&s);
+    char u[128], a[300], b[300], m[300];
+    url(u, sizeof u, s.port, "/");
+    const char *args[] = {"-c", "4", "-d", "1s", "--rate", "300", u, NULL};
+    json_t *ra = run("stream", args);
+    json_t *rb = run("transfer", args);
+    snprintf(a, sizeof a, "%s/stream", tmpdir);
+    snprintf(b, sizeof b, "%s/transfer", tmpdir);
+    snprintf(m, sizeof m, "%s/merged.json", tmpdir);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' merge '%s' '%s' > '%s'", ioload_path(), a, b, m);
+    cr_assert_eq(sh(cmd), 0, "ioload merge failed");
+    json_t *rm = json_load_file(m, 0, NULL);
+    cr_assert_not_null(rm);
+    struct hdr ha, hb, hm;
+    int64_t na = lag_count(ra, &ha), nb = lag_count(rb, &hb), nm = lag_count(rm, &hm);
+    cr_expect_eq(nm, na + nb);
+    cr_assert_eq(hm.counts_len, ha.counts_len);
+    for (int32_t i = 0; i < hm.counts_len; i++)
+        cr_expect_eq(hm.counts[i], ha.counts[i] + hb.counts[i], "bucket %d", i);
+    static const char *const sums[] = {"open_loop.scheduled", "open_loop.late",
+                                       "open_loop.late_behind", "open_loop.late_noconn"};
+    for (size_t i = 0; i < sizeof sums / sizeof sums[0]; i++)
+        cr_expect_eq(jnum(rm, sums[i]), jnum(ra, sums[i]) + jnum(rb, sums[i]), "%s", sums[i]);
+    cr_expect_eq(jnum(rm, "open_loop.send_lag_ns.max"), (double)hdr_max(&hm));
+    hdr_free(&ha);
+    hdr_free(&hb);
+    hdr_free(&hm);
+    json_decref(ra);
+    json_decref(rb);
+    json_decref(rm);
+    stop_server(&s);
 }
