@@ -5,10 +5,12 @@
 #
 # STORE holds one directory per earlier run, each with just its summary.json
 # (all `iobench history` reads); CI carries it from run to run as an
-# artifact. NEW_RUN (a results directory, or results/latest) is copied into
-# STORE under its own directory name (UTC stamp and sha, so names sort by
-# time), then `iobench history` runs over every run in STORE and writes the
-# charts, index.html and history.json into OUT. With --no-store (a pull
+# artifact. NEW_RUN (a directory `iobench run` made, or the results/latest
+# link to one) is copied into STORE under that directory's name (UTC stamp
+# and sha: unique, and sorted by time; a copy under another name such as
+# "results" would replace the previous one), then `iobench history` runs
+# over every run in STORE and writes the charts, index.html and
+# history.json into OUT. With --no-store (a pull
 # request) NEW_RUN is drawn with the history but not kept. --keep N keeps
 # only the newest N runs in STORE (default: all). HISTORY_OPTIONS go to
 # `iobench history` (--fail-since 1, --min-change 10%, ...).
@@ -27,7 +29,11 @@ keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-store) store_new=0; shift ;;
-    --keep) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] || usage; keep=$2; shift 2 ;;
+    --keep)
+      if [ $# -lt 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then usage; fi
+      keep=$2
+      shift 2
+      ;;
     --*) usage ;;
     *) break ;;
   esac
