@@ -550,13 +550,15 @@ static json_t *changes_json(const struct history *h)
         const struct hist_change *c = &h->changes[i];
         const struct hist_case *k = &h->cases[c->case_idx];
         json_array_append_new(
-            a, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:f,s:f,s:f,s:f,s:s}", "model", k->model,
-                         "workload", k->workload, "concurrency", (json_int_t)k->concurrency,
-                         "metric", hist_metrics[c->metric].key, "commit",
-                         h->commits[c->commit].label, "previous_commit",
-                         h->commits[c->previous].label, "mean_before", c->mean_before, "mean_after",
-                         c->mean_after, "change_pct", isfinite(c->change_pct) ? c->change_pct : 0.0,
-                         "p", c->p, "direction", c->regression ? "regression" : "improvement"));
+            a,
+            json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:f,s:f,s:o,s:f,s:s}", "model", k->model,
+                      "workload", k->workload, "concurrency", (json_int_t)k->concurrency, "metric",
+                      hist_metrics[c->metric].key, "commit", h->commits[c->commit].label,
+                      "previous_commit", h->commits[c->previous].label, "mean_before",
+                      c->mean_before, "mean_after", c->mean_after, "change_pct",
+                      /* from a mean of 0 a change has no percentage */
+                      isfinite(c->change_pct) ? json_real(c->change_pct) : json_null(), "p", c->p,
+                      "direction", c->regression ? "regression" : "improvement"));
     }
     return a;
 }

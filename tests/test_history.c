@@ -24,6 +24,7 @@
 #define OUT_CAP (64 * 1024)
 #define TRIALS 3
 #define NOISE 0.03 /* relative standard deviation of one trial */
+#define MAX_COMMITS 320
 
 /* ---- Seeded noise ------------------------------------------------------- */
 
@@ -260,8 +261,10 @@ static int run_capture(const char *const *argv, char *out, size_t cap)
 static int run_history_order(int ncommits, bool reversed, const char *const *extra, char *out,
                              size_t cap)
 {
-    static char dirs[100][96], outdir[96];
-    const char *argv[128] = {iobench_path(), "history"};
+    static char dirs[MAX_COMMITS][96], outdir[96];
+    static const char *argv[MAX_COMMITS + 16];
+    argv[0] = iobench_path();
+    argv[1] = "history";
     int a = 2;
     for (int i = 0; i < ncommits; i++) {
         snprintf(dirs[i], sizeof dirs[i], "%s/c%02d", tmpdir, reversed ? ncommits - 1 - i : i);
@@ -499,6 +502,42 @@ Test(history, fail_since_exits_1_only_for_a_recent_regression)
     cr_expect_eq(rc, 0, "a regression 4 commits back is not within 3:\n%s", out);
     rc = run_history(20, (const char *[]){"--no-charts", NULL}, out, sizeof out);
     cr_expect_eq(rc, 0, "--fail-since is off by default:\n%s", out);
+}
+
+Test(history, a_long_history_is_thinned_for_drawing_but_not_for_detection)
+{
+    static char out[OUT_CAP];
+    rng_state = 23;
+    for (int i = 0; i < 300; i++) {
+        struct fixture fx = steady;
+        fx.select_throughput = i >= 290 ? 0.9 : 1.0; /* late: a cut history would miss it */
+        write_commit(i, &fx);
+    }
+    int rc = run_history(300, (const char *[]){"--max-points", "50", NULL}, out, sizeof out);
+    cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+    json_t *j = load_history();
+    json_t *cps = json_object_get(j, "change_points");
+    cr_assert_eq(json_array_size(cps), 1, "%s", out);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(cps, 0), "commit")),
+                     "a000290");
+    json_decref(j);
+    /* Each model's block: a header and at most 50 rows. */
+    char path[256], line[256];
+    snprintf(path, sizeof path, "%s/out/data/history-plaintext-c16-throughput_rps.dat", tmpdir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    int rows = 0, blocks = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (line[0] == '"') {
+            blocks++;
+            rows = 0;
+        } else if (line[0] != '\n') {
+            cr_expect_leq(++rows, 50, "block %d has more than 50 points", blocks);
+        }
+    }
+    fclose(f);
+    cr_expect_eq(blocks, 2);
+    cr_expect_geq(rows, 40, "the last block was thinned to %d points", rows);
 }
 
 /* One bad input: exit 2 and exactly one line naming what is wrong. */
