@@ -132,41 +132,92 @@ struct interval {
     double best_q;
 };
 
+/* Scratch space for one interval, sized for the whole series. */
+struct scratch {
+    double *pre, *suf;  /* within-sums of x[0..t) and x[t..len), len + 1 each */
+    double *cnt, *sum;  /* Fenwick trees over value ranks, len + 1 each */
+    size_t *rank;       /* rank of x[i] among the interval's values, 1-based */
+    struct ranked *tmp; /* for sorting */
+};
+
+struct ranked {
+    double v;
+    size_t i;
+};
+
+static int by_value(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v < y->v ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static void fenwick_add(double *tree, size_t n, size_t r, double v)
+{
+    for (; r <= n; r += r & -r)
+        tree[r] += v;
+}
+
+static double fenwick_prefix(const double *tree, size_t r)
+{
+    double v = 0;
+    for (; r > 0; r -= r & -r)
+        v += tree[r];
+    return v;
+}
+
+/* out[k] = sum of |xi - xj| over the pairs among the first k values met
+ * going forward (or backward) through x[0..len): each new value adds its
+ * distance to those below it and above it, read from Fenwick trees over
+ * the ranks in O(log len). Ties cost nothing whichever side they fall. */
+static void within_sums(const double *x, size_t len, bool backward, struct scratch *w, double *out)
+{
+    for (size_t r = 0; r <= len; r++)
+        w->cnt[r] = w->sum[r] = 0;
+    out[0] = 0;
+    double total = 0;
+    for (size_t k = 0; k < len; k++) {
+        size_t i = backward ? len - 1 - k : k, r = w->rank[i];
+        double below_n = fenwick_prefix(w->cnt, r - 1), below_s = fenwick_prefix(w->sum, r - 1);
+        double add =
+            (below_n * x[i] - below_s) + ((total - below_s) - ((double)k - below_n) * x[i]);
+        out[k + 1] = out[k] + add;
+        fenwick_add(w->cnt, len, r, 1);
+        fenwick_add(w->sum, len, r, x[i]);
+        total += x[i];
+    }
+}
+
 /* The split of largest Q-hat of one interval, over group boundaries that
  * leave min_groups on each side; false when there is none. The within-sums
- * of every prefix and suffix are built once, O(len^2) in all. */
-static bool best_split(const struct series *s, struct interval *iv, double *work)
+ * of every prefix and suffix are built once, O(len log len) in all. */
+static bool best_split(const struct series *s, struct interval *iv, struct scratch *w)
 {
     size_t lo = obs_at(s, iv->ga), hi = obs_at(s, iv->gb), len = hi - lo;
     size_t ming = s->params->min_groups < 1 ? 1 : s->params->min_groups;
     if (iv->gb - iv->ga < 2 * ming)
         return false;
     const double *x = s->x + lo;
-    double *pre = work, *suf = work + len + 1; /* within-sums of x[0..t), x[t..len) */
-    pre[0] = 0;
-    for (size_t t = 0; t < len; t++) {
-        double add = 0;
-        for (size_t p = 0; p < t; p++)
-            add += fabs(x[p] - x[t]);
-        pre[t + 1] = pre[t] + add;
-    }
-    suf[len] = 0;
-    for (size_t t = len; t-- > 0;) {
-        double add = 0;
-        for (size_t q = t + 1; q < len; q++)
-            add += fabs(x[t] - x[q]);
-        suf[t] = suf[t + 1] + add;
-    }
+    for (size_t i = 0; i < len; i++)
+        w->tmp[i] = (struct ranked){x[i], i};
+    qsort(w->tmp, len, sizeof *w->tmp, by_value);
+    for (size_t r = 0; r < len; r++)
+        w->rank[w->tmp[r].i] = r + 1;
+    double *pre = w->pre, *suf = w->suf;
+    within_sums(x, len, false, w, pre);
+    within_sums(x, len, true, w, suf); /* suf[k]: the last k values */
     bool found = false;
     for (size_t g = iv->ga + ming; g + ming <= iv->gb; g++) {
         size_t t = obs_at(s, g) - lo;
         double m = (double)t, k = (double)(len - t);
-        double between = pre[len] - pre[t] - suf[t];
+        double left = pre[t], right = suf[len - t];
+        double between = pre[len] - left - right;
         double e = 2 * between / (m * k);
         if (m >= 2)
-            e -= pre[t] / (m * (m - 1) / 2);
+            e -= left / (m * (m - 1) / 2);
         if (k >= 2)
-            e -= suf[t] / (k * (k - 1) / 2);
+            e -= right / (k * (k - 1) / 2);
         double q = m * k / (m + k) * e;
         if (!found || q > iv->best_q) {
             iv->best_g = g;
@@ -212,7 +263,7 @@ static long pick_interval(struct interval *ivs, size_t niv)
 }
 
 /* Divisive search: fills cps (sorted) and returns how many. */
-static size_t divide(const struct series *s, struct interval *ivs, size_t *cps, double *work)
+static size_t divide(const struct series *s, struct interval *ivs, size_t *cps, struct scratch *w)
 {
     size_t niv = 1, ncp = 0;
     ivs[0] = (struct interval){.ga = 0, .gb = s->ngroups, .open = true};
@@ -220,7 +271,7 @@ static size_t divide(const struct series *s, struct interval *ivs, size_t *cps, 
         for (size_t i = 0; i < niv; i++)
             if (ivs[i].open && !ivs[i].evaluated) {
                 ivs[i].evaluated = true;
-                ivs[i].open = best_split(s, &ivs[i], work);
+                ivs[i].open = best_split(s, &ivs[i], w);
             }
         long pick = pick_interval(ivs, niv);
         if (pick < 0)
@@ -272,10 +323,17 @@ long edivisive_detect(const double *x, size_t n, const size_t *starts, size_t ng
     struct interval *ivs = calloc(2 * ngroups + 1, sizeof *ivs);
     size_t *cps = calloc(ngroups, sizeof *cps);
     struct ediv_change *judged = calloc(ngroups, sizeof *judged);
-    double *work = calloc(2 * (n + 1), sizeof *work);
+    double *sums = calloc(4 * (n + 1), sizeof *sums);
+    struct scratch w = {sums,
+                        sums + (n + 1),
+                        sums + 2 * (n + 1),
+                        sums + 3 * (n + 1),
+                        calloc(n, sizeof *w.rank),
+                        calloc(n, sizeof *w.tmp)};
     long rc = -1;
-    if (ivs != NULL && cps != NULL && judged != NULL && work != NULL) {
-        size_t ncp = prune(&s, cps, divide(&s, ivs, cps, work), judged);
+    if (ivs != NULL && cps != NULL && judged != NULL && sums != NULL && w.rank != NULL &&
+        w.tmp != NULL) {
+        size_t ncp = prune(&s, cps, divide(&s, ivs, cps, &w), judged);
         for (size_t i = 0; i < ncp && i < cap; i++)
             out[i] = judged[i];
         rc = (long)ncp;
@@ -283,6 +341,8 @@ long edivisive_detect(const double *x, size_t n, const size_t *starts, size_t ng
     free(ivs);
     free(cps);
     free(judged);
-    free(work);
+    free(sums);
+    free(w.rank);
+    free(w.tmp);
     return rc;
 }
