@@ -111,9 +111,13 @@ static int parse_args(struct hist_opts *o, int argc, char **argv)
             history_usage(stdout);
             return 0;
         case ':':
-            return bad_usage("missing value", argv[optind - 1]);
+            fprintf(stderr, "iobench history: %s needs a value (see iobench history --help)\n",
+                    argv[optind - 1]);
+            return 2;
         default:
-            return bad_usage("unknown option", argv[optind - 1]);
+            fprintf(stderr, "iobench history: unknown option '%s' (see iobench history --help)\n",
+                    argv[optind - 1]);
+            return 2;
         }
     }
     if (optind >= argc) {
@@ -502,7 +506,11 @@ static int detect_all(struct history *h)
 
 const char *hist_commit_name(const struct history *h, size_t commit, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%.12s", h->commits[commit].label);
+    /* A directory name stands in for a missing sha: "20261121T111917Z-nogit"
+     * is told apart by its stamp, so keep the end of long names. */
+    const char *label = h->commits[commit].label;
+    size_t len = strlen(label);
+    snprintf(buf, cap, "%s", len > 12 ? label + len - 12 : label);
     return buf;
 }
 

@@ -85,7 +85,8 @@ struct history {
     size_t nchanges;
 };
 
-/* The commit's short name for charts and text (at most 12 characters). */
+/* The commit's name for charts and text: its label, or the last 12
+ * characters of a longer one. */
 const char *hist_commit_name(const struct history *h, size_t commit, char *buf, size_t cap);
 
 /* Draws OUT/NAME.png and .svg per workload, concurrency and metric, and

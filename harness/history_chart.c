@@ -131,7 +131,7 @@ static void marker(FILE *f, double x, const char *color, const char *dash, const
             x, x, color, dash);
     if (plot_quote(text, q, sizeof q) != NULL)
         fprintf(f,
-                "set label '%s' at %.1f, %s rotate by 90 offset 1,0 textcolor rgb '%s' font ',8' "
+                "set label '%s' at %.1f, %s rotate by 90 offset 1,0 noenhanced textcolor rgb '%s' font ',8' "
                 "front\n",
                 q, x, where, color);
 }
@@ -144,7 +144,7 @@ static void xtics(FILE *f, const struct history *h)
     for (size_t i = 0; i < h->ncommits; i += step)
         fprintf(f, "%s'%s' %zu", i > 0 ? ", " : "",
                 plot_quote(hist_commit_name(h, i, name, sizeof name), q, sizeof q) ? q : "?", i);
-    fputs(") rotate by 45 right font ',8'\n", f);
+    fputs(") rotate by 45 right noenhanced font ',8'\n", f);
 }
 
 /* Segment changes, the chart's change points and the detection's
@@ -179,7 +179,7 @@ static void write_markers(struct charter *ch, FILE *f, const size_t *cases, size
     }
     fprintf(f,
             "set label 'change points: E-divisive means, Welch t-test p < %g, change >= %g%%, "
-            ">= %ld commits a side' at screen 0.01, screen 0.02 left font ',8'\n",
+            ">= %ld commits a side' at screen 0.01, screen 0.02 left noenhanced font ',8'\n",
             h->opts.max_p, h->opts.min_change_pct, h->opts.min_commits);
 }
 
