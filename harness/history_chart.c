@@ -131,7 +131,8 @@ static void marker(FILE *f, double x, const char *color, const char *dash, const
             x, x, color, dash);
     if (plot_quote(text, q, sizeof q) != NULL)
         fprintf(f,
-                "set label '%s' at %.1f, %s rotate by 90 offset 1,0 noenhanced textcolor rgb '%s' font ',8' "
+                "set label '%s' at %.1f, %s rotate by 90 offset 1,0 noenhanced textcolor rgb '%s' "
+                "font ',8' "
                 "front\n",
                 q, x, where, color);
 }
@@ -329,10 +330,10 @@ static void html_changes(const struct charter *ch, FILE *f, bool regressions)
         fputs("<p>None.</p>\n", f);
         return;
     }
-    fputs(
-        "<table><tr><th>model</th><th>workload</th><th>connections</th><th>metric</th>"
-        "<th>commit</th><th>after</th><th>before</th><th>now</th><th>change</th><th>p</th></tr>\n",
-        f);
+    fputs("<table><tr><th>model</th><th>workload</th><th>connections</th><th>metric</th>"
+          "<th>commit</th><th>previous commit</th><th>mean before</th><th>mean "
+          "after</th><th>change</th><th>p</th></tr>\n",
+          f);
     for (size_t i = 0; i < h->nchanges; i++) {
         const struct hist_change *c = &h->changes[i];
         if (c->regression != regressions)
