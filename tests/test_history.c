@@ -405,7 +405,8 @@ Test(history, a_step_is_reported_at_its_commit_with_charts_and_page)
     cp = json_array_get(cps, 0);
     cr_expect_str_eq(json_string_value(json_object_get(cp, "commit")), "a000012", "%s", out);
     cr_expect_str_eq(json_string_value(json_object_get(cp, "previous_commit")), "a000011");
-    cr_expect_eq(json_integer_value(json_object_get(j, "regressions")), json_array_size(cps));
+    cr_expect_eq(json_integer_value(json_object_get(j, "regressions")),
+                 (json_int_t)json_array_size(cps));
     json_decref(j);
     cr_expect_not_null(strstr(out, "REGRESSION select/plaintext/c16 throughput_rps at a000012"),
                        "%s", out);
