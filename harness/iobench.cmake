@@ -11,6 +11,8 @@ foreach(f ${iobench_analysis})
 endforeach()
 if(iobench_have_analysis)
   list(APPEND iobench_sources ${iobench_analysis})
+  # iobench history draws with plot.c's renderer and reads with its loader.
+  list(APPEND iobench_sources history.c history_chart.c edivisive.c)
 endif()
 
 add_executable(iobench ${iobench_sources})

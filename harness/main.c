@@ -29,6 +29,11 @@ int report_main(int argc, char **argv)
 {
     return missing("report");
 }
+
+int history_main(int argc, char **argv)
+{
+    return missing("history");
+}
 #endif
 
 struct subcommand {
@@ -42,6 +47,7 @@ static const struct subcommand subcommands[] = {
     {"plot", plot_main, "draw the charts of a results directory"},
     {"compare", compare_main, "compare two results directories (exit 1: regression)"},
     {"report", report_main, "write report.md and report.tex for a results directory"},
+    {"history", history_main, "charts and change points across the runs of many commits"},
     {NULL, NULL, NULL},
 };
 

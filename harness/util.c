@@ -182,6 +182,18 @@ int util_parse_double(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+int util_parse_percent(const char *s, double lo, double hi, double *out)
+{
+    char buf[64];
+    size_t len = s != NULL ? strlen(s) : 0;
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, s, len + 1);
+    if (buf[len - 1] == '%')
+        buf[len - 1] = '\0';
+    return util_parse_double(buf, lo, hi, out);
+}
+
 /* Runs `git -C dir rev-parse --short HEAD` without a shell; the sha, or an
  * empty string. */
 static void read_git_sha(char *out, size_t cap)

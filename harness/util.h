@@ -53,5 +53,7 @@ const char *util_line_value(const char *text, const char *key, char *out, size_t
 /* strtol/strtod over the whole string with range checks: 0 or -1. */
 int util_parse_long(const char *s, long lo, long hi, long *out);
 int util_parse_double(const char *s, double lo, double hi, double *out);
+/* The same for a percentage written "5%" or "5" (the number of percent). */
+int util_parse_percent(const char *s, double lo, double hi, double *out);
 
 #endif
