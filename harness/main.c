@@ -61,7 +61,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "iobench: missing subcommand (run, plot, compare, report; see --help)\n");
+        fprintf(stderr, "iobench: missing subcommand (run, plot, compare, report, history; see --help)\n");
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -75,6 +75,6 @@ int main(int argc, char **argv)
     for (const struct subcommand *c = subcommands; c->name != NULL; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->main(argc - 1, argv + 1);
-    fprintf(stderr, "iobench: unknown subcommand \"%s\" (run, plot, compare, report)\n", argv[1]);
+    fprintf(stderr, "iobench: unknown subcommand \"%s\" (run, plot, compare, report, history)\n", argv[1]);
     return 2;
 }
