@@ -16,7 +16,7 @@ SERVER_TESTS := conformance|hostile|ioload|model_limits
 THREADED_TESTS := conformance|hostile|ioload|model_limits
 
 .PHONY: all deps deps-build deps-bench deps-check build build-asan test check tsan helgrind fuzz \
-        bench bench-quick bench-models bench-ioload interop format clean
+        bench bench-quick bench-models bench-ioload bench-framer interop format clean
 
 all: build
 
@@ -89,6 +89,9 @@ bench-models: deps-bench build
 	bash scripts/bench-models.sh
 bench-ioload: deps-bench build
 	bash scripts/bench-ioload.sh
+# ioload's response framer against libhttp-parser, in instructions (callgrind).
+bench-framer: deps-check build
+	bash scripts/bench-framer.sh
 # curl, ab -k, wrk and h2load --h1 against every concurrent model (a check).
 interop: deps-bench build
 	bash scripts/interop.sh

@@ -9,6 +9,8 @@ build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
             nginx-light openssl) # the last two: ioload's TLS test (test_engines)
 # Reference tools for the benchmarks and the interoperability checks.
 bench_pkgs=(wrk nginx-light apache2-utils nghttp2-client)
+# libhttp-parser-dev: the parser wrk uses, measured against ours (make bench-framer).
+check_pkgs_framer=(libhttp-parser-dev)
 # Sanitizer runtimes and libFuzzer come with clang's runtime package.
 check_pkgs=(clang libclang-rt-14-dev valgrind)
 
@@ -16,8 +18,8 @@ what=${1:-all}
 case "$what" in
   build) want=("${build_pkgs[@]}") ;;
   bench) want=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  check) want=("${build_pkgs[@]}" "${check_pkgs[@]}") ;;
-  all)   want=("${build_pkgs[@]}" "${bench_pkgs[@]}" "${check_pkgs[@]}") ;;
+  check) want=("${build_pkgs[@]}" "${check_pkgs[@]}" "${check_pkgs_framer[@]}") ;;
+  all)   want=("${build_pkgs[@]}" "${bench_pkgs[@]}" "${check_pkgs[@]}" "${check_pkgs_framer[@]}") ;;
   *) echo "deps.sh: unknown set '$what' (build, bench, check or all)" >&2; exit 2 ;;
 esac
 
