@@ -12,7 +12,7 @@ CMAKE_FLAGS ?=
 
 IOBENCH := $(BUILD)/harness/iobench
 # The suites that exercise real servers; the sanitizer builds run these.
-SERVER_TESTS := conformance|hostile|ioload|model_limits
+SERVER_TESTS := conformance|hostile|ioload|model_limits|engines|respframe
 THREADED_TESTS := conformance|hostile|ioload|model_limits
 
 .PHONY: all deps deps-build deps-bench deps-check build build-asan test check tsan helgrind fuzz \
