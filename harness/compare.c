@@ -31,6 +31,7 @@ static const char V_NOT_SIGNIFICANT[] = "not significant";
 static const char V_WITHIN[] = "within threshold";
 static const char V_NO_CHANGE[] = "no significant change";
 static const char V_NOT_COMPARED[] = "not compared";
+static const char V_LOAD_LIMITED[] = "load-limited";
 
 struct metric {
     const char *field; /* summary run field */
@@ -47,6 +48,7 @@ static const struct metric metrics[] = {
 
 struct judged {
     size_t nb, nc;
+    size_t sat_b, sat_c; /* trials on each side where ioload was saturated */
     double base_median, cur_median;
     double change_pct; /* NAN when the base median is 0 */
     double p;          /* one-sided, in the direction the median moved */
@@ -64,6 +66,18 @@ struct cmp_case {
 struct cmp_opts {
     double alpha, threshold;
 };
+
+/* Whether saturation leaves a change past the threshold undecided. A
+ * saturated throughput is a lower bound: a fall is claimed only when the
+ * lower (current) figure is true, a rise only when the lower (base) figure
+ * is. A latency measured while ioload was saturated holds ioload's own
+ * delay, so no latency comparison with a saturated side is decided. */
+static bool load_limited(const struct metric *mt, const struct judged *j, bool moved_worse)
+{
+    if (!mt->higher_is_better)
+        return j->sat_b > 0 || j->sat_c > 0;
+    return moved_worse ? j->sat_c > 0 : j->sat_b > 0;
+}
 
 static void judge(const struct metric *mt, const double *b, size_t nb, const double *c, size_t nc,
                   const struct cmp_opts *o, struct judged *j)
@@ -90,25 +104,34 @@ static void judge(const struct metric *mt, const double *b, size_t nb, const dou
     bool beyond = isnan(j->change_pct) || fabs(j->change_pct) > o->threshold;
     if (stats_mw_min_p(nb, nc) >= o->alpha)
         j->verdict = V_TOO_FEW;
+    else if (!mt->higher_is_better && load_limited(mt, j, moved_worse))
+        j->verdict = V_LOAD_LIMITED;
     else if (!beyond)
         j->verdict = V_WITHIN;
+    else if (load_limited(mt, j, moved_worse))
+        j->verdict = V_LOAD_LIMITED;
     else if (j->p < o->alpha)
         j->verdict = moved_worse ? V_REGRESSION : V_IMPROVEMENT;
     else
         j->verdict = V_NOT_SIGNIFICANT;
 }
 
-/* Case verdict: any regression wins, then any unjudgeable metric. */
+/* Case verdict: any regression wins, then any unjudgeable metric, then an
+ * improvement, then a change saturation left undecided. */
 static const char *case_verdict(const struct cmp_case *k)
 {
-    bool too_few = false, improved = false;
+    bool too_few = false, improved = false, limited = false;
     for (size_t i = 0; i < NMETRICS; i++) {
         if (k->m[i].verdict == V_REGRESSION)
             return V_REGRESSION;
         too_few |= k->m[i].verdict == V_TOO_FEW;
         improved |= k->m[i].verdict == V_IMPROVEMENT;
+        limited |= k->m[i].verdict == V_LOAD_LIMITED;
     }
-    return too_few ? V_TOO_FEW : improved ? V_IMPROVEMENT : V_NO_CHANGE;
+    return too_few    ? V_TOO_FEW
+           : improved ? V_IMPROVEMENT
+           : limited  ? V_LOAD_LIMITED
+                      : V_NO_CHANGE;
 }
 
 static bool has_case(const struct cmp_case *cases, size_t n, const char *model,
@@ -181,6 +204,8 @@ static void compare_case(json_t *base, json_t *cur, const struct cmp_opts *o, st
                                              : "no measured trial in CUR";
             return;
         }
+        k->m[i].sat_b = plot_saturated(base, k->model, k->workload, k->concurrency);
+        k->m[i].sat_c = plot_saturated(cur, k->model, k->workload, k->concurrency);
         judge(&metrics[i], b, nb, c, nc, o, &k->m[i]);
     }
     k->verdict = case_verdict(k);
@@ -212,11 +237,13 @@ static json_t *case_json(const struct cmp_case *k)
         const struct judged *m = &k->m[i];
         json_object_set_new(
             ms, metrics[i].key,
-            json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:s}", "better",
+            json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:s}", "better",
                       metrics[i].higher_is_better ? "higher" : "lower", "base_median",
                       num_or_null(m->base_median), "current_median", num_or_null(m->cur_median),
                       "change_pct", num_or_null(m->change_pct), "p", num_or_null(m->p), "n_base",
-                      (json_int_t)m->nb, "n_current", (json_int_t)m->nc, "verdict", m->verdict));
+                      (json_int_t)m->nb, "n_current", (json_int_t)m->nc, "saturated_base",
+                      (json_int_t)m->sat_b, "saturated_current", (json_int_t)m->sat_c, "verdict",
+                      m->verdict));
     }
     json_object_set_new(j, "metrics", ms);
     return j;
@@ -401,24 +428,26 @@ int compare_main(int argc, char **argv)
         return 2;
     }
     size_t n = collect_cases(base, cur, cases, CMP_MAX_CASES);
-    size_t regressions = 0, improvements = 0, too_few = 0, not_compared = 0;
+    size_t regressions = 0, improvements = 0, too_few = 0, not_compared = 0, limited = 0;
     for (size_t i = 0; i < n; i++) {
         compare_case(base, cur, &o, &cases[i]);
         regressions += cases[i].verdict == V_REGRESSION;
         improvements += cases[i].verdict == V_IMPROVEMENT;
         too_few += cases[i].verdict == V_TOO_FEW;
         not_compared += cases[i].verdict == V_NOT_COMPARED;
+        limited += cases[i].verdict == V_LOAD_LIMITED;
     }
     print_table(cases, n);
 
     const char *verdict = regressions > 0 ? V_REGRESSION : "ok";
-    json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:f, s:f, s:s, s:I, s:I, s:I, s:I, s:I, s:[]}",
+    json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:f, s:f, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:[]}",
                           "schema", "iobench-compare", "schema_version", 1, "base", base_dir,
                           "current", cur_dir, "alpha", o.alpha, "threshold_pct", o.threshold,
                           "verdict", verdict, "cases_compared", (json_int_t)(n - not_compared),
                           "regressions", (json_int_t)regressions, "improvements",
                           (json_int_t)improvements, "too_few_trials", (json_int_t)too_few,
-                          "not_compared", (json_int_t)not_compared, "cases");
+                          "not_compared", (json_int_t)not_compared, "load_limited",
+                          (json_int_t)limited, "cases");
     int rc = regressions > 0 ? 1 : 0;
     char path[PATH_MAX];
     if (j != NULL) {
@@ -457,8 +486,9 @@ int compare_main(int argc, char **argv)
         putchar('\n');
     }
     printf("verdict: %s (%zu cases: %zu regressions, %zu improvements, %zu too few trials to "
-           "judge, %zu not compared; alpha %g, threshold %g%%)\n",
-           verdict, n, regressions, improvements, too_few, not_compared, o.alpha, o.threshold);
+           "judge, %zu not compared, %zu load-limited; alpha %g, threshold %g%%)\n",
+           verdict, n, regressions, improvements, too_few, not_compared, limited, o.alpha,
+           o.threshold);
     if (too_few > 0 && too_few + not_compared == n)
         printf("compare: no case had enough trials for p < %g; use more trials (4 against 4 "
                "at least for 0.05)\n",

@@ -177,6 +177,15 @@ size_t plot_samples(json_t *summary, const char *model, const char *workload, lo
     return n;
 }
 
+size_t plot_saturated(json_t *summary, const char *model, const char *workload, long concurrency)
+{
+    json_t *runs[PLOT_MAX_TRIALS];
+    size_t nr = case_runs(summary, model, workload, concurrency, runs, PLOT_MAX_TRIALS), n = 0;
+    for (size_t i = 0; i < nr; i++)
+        n += json_is_true(json_object_get(runs[i], "load_saturated"));
+    return n;
+}
+
 /* Whether some successful run of workload has field > 0: the unanswered
  * chart is drawn only where there is something to show. */
 static bool any_positive(json_t *summary, const char *workload, const char *field)
@@ -499,16 +508,15 @@ static void chart_by_level(struct plotter *p, const char *workload, const char *
     finish_chart(p, &ch, script, name, title);
 }
 
-/* The highest level at which every model that ran workload has an ok run;
- * 0 when there is none. */
-static long common_level(struct plotter *p, const char *workload)
+long plot_common_level(json_t *summary, const char *const *models, size_t nmodels,
+                       const char *workload)
 {
     long common[PLOT_MAX_LEVELS];
     size_t nc = 0;
     bool first = true;
-    for (size_t m = 0; m < p->nmodels; m++) {
+    for (size_t m = 0; m < nmodels; m++) {
         long lv[PLOT_MAX_LEVELS];
-        size_t nl = plot_levels(p->summary, p->models[m], workload, lv, PLOT_MAX_LEVELS);
+        size_t nl = plot_levels(summary, models[m], workload, lv, PLOT_MAX_LEVELS);
         if (nl == 0)
             continue;
         if (first) {
@@ -527,6 +535,14 @@ static long common_level(struct plotter *p, const char *workload)
         nc = keep;
     }
     return nc > 0 ? common[nc - 1] : 0;
+}
+
+struct plot_stat plot_stat(json_t *summary, const char *model, const char *workload,
+                           long concurrency, const char *field)
+{
+    double v[PLOT_MAX_TRIALS];
+    size_t n = plot_samples(summary, model, workload, concurrency, field, v, PLOT_MAX_TRIALS);
+    return (struct plot_stat){n, stats_median(v, n), stats_min(v, n), stats_max(v, n)};
 }
 
 /* Decodes the corrected histogram of one run from DIR/runs/ID.json. */
@@ -558,7 +574,7 @@ static int load_histogram(struct plotter *p, json_t *run, struct hdr *h)
 
 static void chart_spectrum(struct plotter *p, const char *workload, const char *slug)
 {
-    long level = common_level(p, workload);
+    long level = plot_common_level(p->summary, p->models, p->nmodels, workload);
     if (level == 0) {
         printf("plot: %s: no level every model ran; no spectrum\n", workload);
         return;
