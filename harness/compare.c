@@ -23,6 +23,7 @@
 
 #define CMP_MAX_TRIALS 64
 #define CMP_MAX_CASES 4096
+#define CMP_CHART_MAX 50 /* bars of the chart: 220 + 30 px each fits a page */
 
 static const char V_REGRESSION[] = "regression";
 static const char V_IMPROVEMENT[] = "improvement";
@@ -283,43 +284,97 @@ static void print_table(const struct cmp_case *cases, size_t n)
     }
 }
 
-/* compare.dat and the chart of the changes; 0 or -1. */
-static int compare_chart(const struct cmp_case *cases, size_t n, const char *out,
-                         const struct cmp_opts *o)
+/* Whether a case's chart bar is worth a reader's look: a metric past the
+ * threshold, or significant. */
+static bool chart_worthy(const struct cmp_case *k, const struct cmp_opts *o)
 {
-    char *buf = NULL, dat[PATH_MAX], outbase[PATH_MAX], vars[128];
-    size_t len = 0, rows = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (f == NULL)
-        return -1;
-    fputs("# case throughput-change-% p99-change-% (iobench compare)\n", f);
+    if (k->verdict == V_NOT_COMPARED)
+        return false;
+    for (size_t m = 0; m < NMETRICS; m++)
+        if (isnan(k->m[m].change_pct) || fabs(k->m[m].change_pct) > o->threshold ||
+            k->m[m].p < o->alpha)
+            return true;
+    return false;
+}
+
+/* The size of a case's largest change, for the chart's order. */
+static double change_size(const struct cmp_case *k)
+{
+    double size = 0;
+    for (size_t m = 0; m < NMETRICS; m++)
+        if (isfinite(k->m[m].change_pct) && fabs(k->m[m].change_pct) > size)
+            size = fabs(k->m[m].change_pct);
+    return size;
+}
+
+static int cmp_change_desc(const void *a, const void *b)
+{
+    double x = change_size(*(const struct cmp_case *const *)a);
+    double y = change_size(*(const struct cmp_case *const *)b);
+    return (x < y) - (x > y);
+}
+
+/* compare.dat rows: "case" change-per-metric significant-per-metric. */
+static void chart_rows(FILE *f, const struct cmp_case *const *drawn, size_t n,
+                       const struct cmp_opts *o)
+{
+    fputs("# case throughput-change-% p99-change-% throughput-significant p99-significant\n", f);
     for (size_t i = 0; i < n; i++) {
-        if (cases[i].verdict == V_NOT_COMPARED)
-            continue;
         char label[512];
-        case_label(&cases[i], label, sizeof label);
+        case_label(drawn[i], label, sizeof label);
         for (char *s = label; *s; s++)
             if (*s == '"' || (unsigned char)*s <= ' ')
                 *s = '_';
         fprintf(f, "\"%s\"", label);
         for (size_t m = 0; m < NMETRICS; m++)
-            fprintf(f, isnan(cases[i].m[m].change_pct) ? " nan" : " %.4f",
-                    cases[i].m[m].change_pct);
+            fprintf(f, isnan(drawn[i]->m[m].change_pct) ? " nan" : " %.4f",
+                    drawn[i]->m[m].change_pct);
+        for (size_t m = 0; m < NMETRICS; m++)
+            fprintf(f, " %d", drawn[i]->m[m].p < o->alpha);
         fputc('\n', f);
-        rows++;
     }
+}
+
+/* compare.dat and the chart of the changes: the cases past the threshold
+ * or significant, largest change first, at most a page of them; the rest
+ * are counted under the chart. 0 or -1. */
+static int compare_chart(const struct cmp_case *cases, size_t n, const char *out,
+                         const struct cmp_opts *o)
+{
+    const struct cmp_case **worthy = calloc(n ? n : 1, sizeof *worthy);
+    char *buf = NULL, dat[PATH_MAX], outbase[PATH_MAX], vars[512], note[256];
+    size_t len = 0, nw = 0, compared = 0;
+    FILE *f = worthy ? open_memstream(&buf, &len) : NULL;
+    if (f == NULL) {
+        free(worthy);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        compared += cases[i].verdict != V_NOT_COMPARED;
+        if (chart_worthy(&cases[i], o))
+            worthy[nw++] = &cases[i];
+    }
+    qsort(worthy, nw, sizeof *worthy, cmp_change_desc);
+    size_t drawn = nw < CMP_CHART_MAX ? nw : CMP_CHART_MAX;
+    chart_rows(f, worthy, drawn, o);
+    free(worthy);
     if (fclose(f) != 0) {
         free(buf);
         return -1;
     }
+    snprintf(note, sizeof note,
+             "%zu of %zu cases drawn (past the threshold or significant, largest change first); "
+             "all %zu are in compare.json",
+             drawn, compared, compared);
     int rc = -1;
-    if (rows == 0) {
-        printf("compare: no case to chart\n");
+    if (drawn == 0) {
+        printf("compare: no case past the threshold or significant; no chart\n");
         rc = 0;
     } else if (snprintf(dat, sizeof dat, "%s/compare.dat", out) < (int)sizeof dat &&
                snprintf(outbase, sizeof outbase, "%s/compare", out) < (int)sizeof outbase &&
                atomicfile_write(dat, buf, len) == 0) {
-        snprintf(vars, sizeof vars, "ncases=%zu; threshold=%g", rows, o->threshold);
+        snprintf(vars, sizeof vars, "ncases=%zu; threshold=%g; alpha=%g; footnote='%s'", drawn,
+                 o->threshold, o->alpha, note);
         rc = plot_render("compare.gp", dat, outbase, "change of the medians, CUR against BASE",
                          vars);
     }
