@@ -337,7 +337,7 @@ static void chart_rows(FILE *f, const struct cmp_case *const *drawn, size_t n,
 
 /* compare.dat and the chart of the changes: the cases past the threshold
  * or significant, largest change first, at most a page of them; the rest
- * are counted under the chart. 0 or -1. */
+ * are counted under the chart. 0, 1 when there is nothing to draw, or -1. */
 static int compare_chart(const struct cmp_case *cases, size_t n, const char *out,
                          const struct cmp_opts *o)
 {
@@ -369,7 +369,7 @@ static int compare_chart(const struct cmp_case *cases, size_t n, const char *out
     int rc = -1;
     if (drawn == 0) {
         printf("compare: no case past the threshold or significant; no chart\n");
-        rc = 0;
+        rc = 1;
     } else if (snprintf(dat, sizeof dat, "%s/compare.dat", out) < (int)sizeof dat &&
                snprintf(outbase, sizeof outbase, "%s/compare", out) < (int)sizeof outbase &&
                atomicfile_write(dat, buf, len) == 0) {
@@ -517,7 +517,7 @@ int compare_main(int argc, char **argv)
         rc = rc ? rc : 2;
     } else {
         int chart = compare_chart(cases, n, out, &o);
-        if (chart != 0)
+        if (chart < 0)
             fprintf(stderr, "iobench compare: warning: no chart of the changes\n");
         if (j != NULL)
             json_object_set_new(j, "chart", json_boolean(chart == 0));
