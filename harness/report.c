@@ -117,7 +117,10 @@ static void doc_table(struct doc *d, const char *align, size_t ncols, size_t nro
                       char (*cells)[REPORT_CELL])
 {
     fputc('\n', d->md);
-    fprintf(d->tex, "\n\\begin{center}\\small\n\\begin{tabular}{%s}\n\\toprule\n", align);
+    fprintf(d->tex,
+            "\n\\begin{center}\\footnotesize\\setlength{\\tabcolsep}{4pt}\n"
+            "\\begin{tabular}{%s}\n\\toprule\n",
+            align);
     for (size_t r = 0; r < nrows; r++) {
         fputc('|', d->md);
         for (size_t c = 0; c < ncols; c++) {
@@ -151,7 +154,8 @@ static bool doc_image(struct doc *d, const char *name, const char *caption)
     fprintf(d->md, "](plots/%s.png)\n", name);
     /* name is a plot_slug: safe in a LaTeX file name as it is. */
     fprintf(d->tex,
-            "\n\\begin{center}\n\\includegraphics[width=0.9\\linewidth]{\\iobenchdir/plots/%s.png}"
+            "\n\\begin{center}\n\\includegraphics[width=0.9\\linewidth,height=0.8\\textheight,"
+            "keepaspectratio]{\\iobenchdir/plots/%s.png}"
             "\\\\\n{\\small ",
             name);
     tex_escape(d->tex, caption);

@@ -7,7 +7,7 @@ set terminal @term size 960,600 enhanced font 'sans,11' background rgb 'white'
 set output outfile
 set title title.(exists('subtitle') && subtitle ne '' ? "\n".subtitle : '') noenhanced
 # Model and workload names are data: no enhanced-text markup in them.
-set key noenhanced outside right top box opaque Left reverse width -9
+set key noenhanced outside right top box opaque Left reverse width -5
 set grid xtics ytics mxtics mytics lc rgb '#dddddd'
 set border 3
 set tics nomirror
