@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages iobench needs, or names them when we cannot.
-# Usage: scripts/deps.sh [build|bench|check|all]   (default: all)
+# Usage: scripts/deps.sh [build|bench|check|report|all]   (default: all)
 # Idempotent: a package already installed is not touched.
 set -euo pipefail
 
@@ -10,14 +10,18 @@ build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
 bench_pkgs=(wrk nginx-light apache2-utils nghttp2-client)
 # Sanitizer runtimes and libFuzzer come with clang's runtime package.
 check_pkgs=(clang libclang-rt-14-dev valgrind)
+# pdflatex for report.tex (make report-pdf): LaTeX with graphicx and geometry
+# (base) and booktabs (recommended).
+report_pkgs=(texlive-latex-base texlive-latex-recommended)
 
 what=${1:-all}
 case "$what" in
   build) want=("${build_pkgs[@]}") ;;
   bench) want=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
   check) want=("${build_pkgs[@]}" "${check_pkgs[@]}") ;;
-  all)   want=("${build_pkgs[@]}" "${bench_pkgs[@]}" "${check_pkgs[@]}") ;;
-  *) echo "deps.sh: unknown set '$what' (build, bench, check or all)" >&2; exit 2 ;;
+  report) want=("${report_pkgs[@]}") ;;
+  all)   want=("${build_pkgs[@]}" "${bench_pkgs[@]}" "${check_pkgs[@]}" "${report_pkgs[@]}") ;;
+  *) echo "deps.sh: unknown set '$what' (build, bench, check, report or all)" >&2; exit 2 ;;
 esac
 
 missing=()
