@@ -585,7 +585,7 @@ static void workload_subtitle(struct plotter *p, const char *workload, char *buf
                       slow);
     if (o >= 0 && (size_t)o < cap)
         snprintf(buf + o, cap - (size_t)o,
-                 "; median of %" JSON_INTEGER_FORMAT " trials of %gs, whiskers min..max",
+                 "; median of %" JSON_INTEGER_FORMAT " trials of %g s, min..max shown",
                  json_integer_value(json_object_get(suite, "trials")),
                  json_number_value(json_object_get(suite, "duration_s")));
 }
@@ -740,7 +740,10 @@ static void chart_spectrum(struct plotter *p, const char *workload, const char *
     char name[160], title[256];
     snprintf(name, sizeof name, "spectrum-%s", slug);
     snprintf(title, sizeof title, "%s: latency by percentile at %ld connections", workload, level);
-    finish_chart(p, &ch, "spectrum.gp", name, title, NULL);
+    char sub[512], q_sub[1100], vars[1200];
+    workload_subtitle(p, workload, sub, sizeof sub);
+    snprintf(vars, sizeof vars, "subtitle='%s'", plot_quote(sub, q_sub, sizeof q_sub) ? q_sub : "");
+    finish_chart(p, &ch, "spectrum.gp", name, title, vars);
 }
 
 /* Peak RSS against open connections, over every workload. */
