@@ -16,6 +16,7 @@ set grid noxtics nomxtics
 set xtics noenhanced nomirror scale 0
 # Models run along x: the key only explains fills, above the chart.
 set key noenhanced outside top center horizontal noreverse Right width 0 box opaque
+if (nfields < 2 && nsat == 0) unset key  # nothing to explain
 bw = 0.8 / nfields
 x(k) = $0 - 0.4 + bw * (k + 0.5)
 satcol = 2 + 3 * nfields
