@@ -7,6 +7,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SUITE      ?= default
+RESULTS    ?= results/latest
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
@@ -16,7 +17,7 @@ SERVER_TESTS := conformance|hostile|ioload|model_limits|engines|respframe
 THREADED_TESTS := conformance|hostile|ioload|model_limits
 
 .PHONY: all deps deps-build deps-bench deps-check build build-asan test check tsan helgrind fuzz \
-        bench bench-quick bench-models bench-ioload bench-framer interop format clean
+        bench bench-quick bench-models bench-ioload bench-framer interop report-pdf format clean
 
 all: build
 
@@ -83,6 +84,14 @@ bench: deps-bench build
 
 bench-quick:
 	$(MAKE) bench SUITE=quick
+
+# RESULTS/report.tex as report.pdf, where TeX Live's pdflatex is installed.
+report-pdf:
+	@command -v pdflatex >/dev/null || { echo "make report-pdf: pdflatex not found;" \
+	  "install it with: bash scripts/deps.sh report (as root)" >&2; exit 1; }
+	@cd $(RESULTS) && pdflatex -interaction=nonstopmode -halt-on-error report.tex >/dev/null \
+	  || { tail -n 20 $(RESULTS)/report.log >&2; exit 1; }
+	@echo "report: $(RESULTS)/report.pdf"
 
 # Reference benchmarks (not tests): each model against nginx, ioload against wrk.
 bench-models: deps-bench build

@@ -2,7 +2,7 @@
 set(iobench_sources main.c util.c run.c suite.c verify.c procmon.c slowclients.c)
 # The analysis subcommands come from another engineer's files; until all of
 # them are in the tree main.c provides stubs that say so.
-set(iobench_analysis plot.c compare.c report.c stats_mw.c)
+set(iobench_analysis plot.c compare.c report.c stats_mw.c findings.c)
 set(iobench_have_analysis TRUE)
 foreach(f ${iobench_analysis})
   if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${f})

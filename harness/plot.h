@@ -25,6 +25,21 @@ size_t plot_levels(json_t *summary, const char *model, const char *workload, lon
  * one case, into out. Returns how many (at most cap). */
 size_t plot_samples(json_t *summary, const char *model, const char *workload, long concurrency,
                     const char *field, double *out, size_t cap);
+/* The highest level at which every one of models that ran workload has an
+ * "ok" run; 0 when there is none. */
+long plot_common_level(json_t *summary, const char *const *models, size_t nmodels,
+                       const char *workload);
+/* Median, min and max over the "ok" runs of one case of the number at a
+ * dotted path field; n == 0 (and NANs) when no run has it. */
+struct plot_stat {
+    size_t n;
+    double median, min, max;
+};
+struct plot_stat plot_stat(json_t *summary, const char *model, const char *workload,
+                           long concurrency, const char *field);
+/* How many "ok" runs of one case had load_saturated true: ioload, not the
+ * server, may have set their pace, so their throughput is a lower bound. */
+size_t plot_saturated(json_t *summary, const char *model, const char *workload, long concurrency);
 /* Copies s into buf keeping [A-Za-z0-9-] and turning anything else into
  * '-', for file names that LaTeX, gnuplot and shells take as they are. */
 char *plot_slug(const char *s, char *buf, size_t cap);

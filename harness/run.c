@@ -798,6 +798,10 @@ static json_t *new_summary(struct runner *r, json_t *env, json_t *pinning)
     r->failures = json_array();
     r->skipped = json_array();
     r->verify = json_object();
+    /* The suite by name, and by its path only when it is one of ours. */
+    char rel[PATH_MAX];
+    const char *file = util_source_relative(r->suite.file, rel, sizeof rel);
+    json_object_set_new(r->suite.json, "file", file ? json_string(file) : json_null());
     return json_pack("{s:s,s:i,s:b,s:s,s:s,s:s?,s:O,s:s,s:n,s:o,s:o,s:o,s:o,s:o,s:o}", "schema",
                      "iobench-summary", "schema_version", 1, "complete", 0, "incomplete_reason",
                      "running", "iobench_version", IOBENCH_VERSION, "git_commit", sha, "suite",

@@ -324,3 +324,15 @@ json_t *util_env(void)
     json_object_set_new(env, "libcurl", cv != NULL ? json_string(cv->version) : json_null());
     return env;
 }
+
+const char *util_source_relative(const char *path, char *buf, size_t cap)
+{
+    char real[PATH_MAX], root[PATH_MAX];
+    if (realpath(path, real) == NULL || realpath(IOBENCH_SOURCE_DIR, root) == NULL)
+        return NULL;
+    size_t n = strlen(root);
+    if (strncmp(real, root, n) != 0 || real[n] != '/')
+        return NULL;
+    int w = snprintf(buf, cap, "%s", real + n + 1);
+    return w < 0 || (size_t)w >= cap ? NULL : buf;
+}

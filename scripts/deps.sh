@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages iobench needs, or names them when we cannot.
-# Usage: scripts/deps.sh [build|bench|check|all]   (default: all)
+# Usage: scripts/deps.sh [build|bench|check|report|all]   (default: all)
 # Idempotent: a package already installed is not touched.
 set -euo pipefail
 
@@ -9,18 +9,22 @@ build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
             nginx-light openssl) # the last two: ioload's TLS test (test_engines)
 # Reference tools for the benchmarks and the interoperability checks.
 bench_pkgs=(wrk nginx-light apache2-utils nghttp2-client)
-# libhttp-parser-dev: the parser wrk uses, measured against ours (make bench-framer).
-check_pkgs_framer=(libhttp-parser-dev)
-# Sanitizer runtimes and libFuzzer come with clang's runtime package.
-check_pkgs=(clang libclang-rt-14-dev valgrind)
+# Sanitizer runtimes and libFuzzer come with clang's runtime package;
+# libhttp-parser-dev is the parser wrk uses, measured against ours
+# (make bench-framer, with valgrind's callgrind).
+check_pkgs=(clang libclang-rt-14-dev valgrind libhttp-parser-dev)
+# pdflatex for report.tex (make report-pdf): LaTeX with graphicx and geometry
+# (base) and booktabs (recommended).
+report_pkgs=(texlive-latex-base texlive-latex-recommended)
 
 what=${1:-all}
 case "$what" in
   build) want=("${build_pkgs[@]}") ;;
   bench) want=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  check) want=("${build_pkgs[@]}" "${check_pkgs[@]}" "${check_pkgs_framer[@]}") ;;
-  all)   want=("${build_pkgs[@]}" "${bench_pkgs[@]}" "${check_pkgs[@]}" "${check_pkgs_framer[@]}") ;;
-  *) echo "deps.sh: unknown set '$what' (build, bench, check or all)" >&2; exit 2 ;;
+  check) want=("${build_pkgs[@]}" "${check_pkgs[@]}") ;;
+  report) want=("${report_pkgs[@]}") ;;
+  all)   want=("${build_pkgs[@]}" "${bench_pkgs[@]}" "${check_pkgs[@]}" "${report_pkgs[@]}") ;;
+  *) echo "deps.sh: unknown set '$what' (build, bench, check, report or all)" >&2; exit 2 ;;
 esac
 
 missing=()
