@@ -396,69 +396,6 @@ Test(engines, https_requests_go_over_libcurls_tls)
 
 /* ---- open loop ---- */
 
-/* Far below capacity (200 req/s on 8 connections against a server that
- * does tens of thousands) every request goes out within 1 ms of its due
- * time, run after run, and ioload never calls itself saturated. */
-Test(engines, open_loop_far_below_capacity_is_never_late)
-{
-    struct srv s;
-    start_server(&s);
-    char u[128];
-    url(u, sizeof u, s.port, "/");
-    const char *args[] = {"-c", "8", "-d", "1s", "--rate", "200", u, NULL};
-    for (int e = 0; e < NENGINES; e++) {
-        for (int i = 0; i < 3; i++) {
-            json_t *r = run(engines[e], args);
-            cr_expect_eq(jnum(r, "open_loop.late"), 0, "%s run %d: %.0f late sends (p99 lag %.0f ns)",
-                         engines[e], i, jnum(r, "open_loop.late"),
-                         jnum(r, "open_loop.send_lag_ns.p99"));
-            cr_expect_geq(jnum(r, "open_loop.scheduled"), 190, "%s", engines[e]);
-            cr_expect(!saturated(r), "%s run %d saturated", engines[e], i);
-            json_decref(r);
-        }
-    }
-    stop_server(&s);
-}
-
-/* A server stopped for 1 s: the corrected latency carries the stall for
- * every request due during it, the uncorrected does not, and the lateness
- * is the server's (no connection free), never ioload's saturation. */
-Test(engines, a_stalled_server_shows_in_corrected_latency_only)
-{
-    struct srv s;
-    start_server(&s);
-    char u[128];
-    url(u, sizeof u, s.port, "/");
-    const char *args[] = {"-c", "4", "-d", "3s", "--rate", "400", u, NULL};
-    for (int e = 0; e < NENGINES; e++) {
-        pid_t child = fork();
-        cr_assert_geq(child, 0);
-        if (child == 0) {
-            struct timespec a = {1, 0};
-            nanosleep(&a, NULL);
-            kill(s.pid, SIGSTOP);
-            nanosleep(&a, NULL);
-            kill(s.pid, SIGCONT);
-            _exit(0);
-        }
-        json_t *r = run(engines[e], args);
-        reap(child);
-        kill(s.pid, SIGCONT);
-        double p99c = jnum(r, "latency_us.corrected.p99");
-        double p99u = jnum(r, "latency_us.uncorrected.p99");
-        /* A third of the run's requests fell due during the stall, so the
-         * corrected p99 is most of the stall (1 s); each request's own
-         * service time stays far below it. */
-        cr_expect_geq(p99c, 500000, "%s: corrected p99 %.0f us", engines[e], p99c);
-        cr_expect_lt(p99u, p99c / 2, "%s: uncorrected p99 %.0f us", engines[e], p99u);
-        cr_expect_gt(jnum(r, "open_loop.late_noconn"), 0, "%s", engines[e]);
-        cr_expect(!saturated(r), "%s: the server's stall was called ioload's saturation",
-                  engines[e]);
-        json_decref(r);
-    }
-    stop_server(&s);
-}
-
 static int64_t lag_count(const json_t *r, struct hdr *h)
 {
     const char *b64 = json_string_value(json_object_get(json_object_get(r, "histograms"), "send_lag"));
