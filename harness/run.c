@@ -4,13 +4,15 @@
  *
  * This file is the order of things; each concern has its own module:
  * runopts (command line), cpuplan (pinning), resultsdir, server, load
- * (ioload), runrecord (a run's entry and file), summary (summary.json). */
+ * (ioload), runrecord (a run's entry and file), summary (summary.json),
+ * resume (an interrupted run taken up). */
 #include "cpuplan.h"
 #include "child.h"
 #include "iobench.h"
 #include "load.h"
 #include "procmon.h"
 #include "resultsdir.h"
+#include "resume.h"
 #include "runopts.h"
 #include "runrecord.h"
 #include "server.h"
@@ -48,6 +50,9 @@ struct runner {
     struct load_conf load;
     bool model_ok[SUITE_MAX_MODELS];
     struct summary sum;
+    json_t *old;          /* --resume: the summary found there */
+    char restarted[3200]; /* --other-machine new: the directory left alone, and why */
+    char via[1024];       /* --load-via, split into words in place */
     double t_start;
     size_t total, done;
     int n_ok, n_failed;
@@ -124,7 +129,7 @@ static void drive(struct runner *r, const struct suite_run *sr, const char *id, 
         if (CPU_ISSET(c, &r->cpus.load))
             cpu = c;
     if (w->slow_clients > 0) {
-        sc = slowclients_start(s->port, w->slow_clients, w->path, cpu, err, errlen);
+        sc = slowclients_start(r->srv.host, s->port, w->slow_clients, w->path, cpu, err, errlen);
         if (sc == NULL)
             return;
     }
@@ -177,7 +182,7 @@ static json_t *run_one(struct runner *r, const struct suite_run *sr)
     char id[3 * SUITE_NAME_MAX + 32], err[768] = "", log[PATH_MAX];
     runrecord_id(&r->suite, sr, id, sizeof id);
     snprintf(log, sizeof log, "%s/logs/%s.server.log", r->dir, id);
-    json_t *run = runrecord_new(&r->suite, sr, id);
+    json_t *run = runrecord_new(&r->suite, sr, id, load_task_count(&r->load, sr->level));
     struct run_result res = {0};
     struct server s;
     if (server_start(&r->srv, r->suite.models[sr->model], log, &s, err, sizeof err) < 0) {
@@ -189,6 +194,8 @@ static json_t *run_one(struct runner *r, const struct suite_run *sr)
         else
             drive(r, sr, id, &s, &res, err, sizeof err);
         json_object_set_new(run, "server", finish_server(&s, &res, err, sizeof err));
+        json_object_set_new(run, "load_threads",
+                            res.load_threads > 0 ? json_integer(res.load_threads) : json_null());
         if (err[0] == '\0' && res.ioload != NULL)
             runrecord_take_ioload(run, res.ioload, err, sizeof err);
         else if (err[0] == '\0' && !res.interrupted)
@@ -290,10 +297,39 @@ static int check_binary(const char *what, const char *path)
     return -1;
 }
 
+/* --load-tasks overrides the suite's, and is recorded as if it were. */
+static void apply_load_tasks(struct runner *r)
+{
+    if (r->opts.load_tasks > 0) {
+        r->suite.load_tasks = (int)r->opts.load_tasks;
+        json_object_set_new(r->suite.json, "load_tasks", json_integer(r->opts.load_tasks));
+    }
+}
+
+/* --resume: the suite as the summary there recorded it. */
+static int load_recorded_suite(struct runner *r)
+{
+    char err[1024];
+    r->old = resume_load(r->opts.resume, err, sizeof err);
+    if (r->old == NULL) {
+        fprintf(stderr, "iobench run: %s\n", err);
+        return 2;
+    }
+    if (suite_load_json(&r->suite, json_object_get(r->old, "suite"), err, sizeof err) < 0) {
+        fprintf(stderr, "iobench run: --resume: %s\n", err);
+        json_decref(r->old);
+        r->old = NULL;
+        return 2;
+    }
+    return 0;
+}
+
 /* The suite, with the command line's overrides. 0, or the exit status. */
 static int load_suite(struct runner *r)
 {
     char path[PATH_MAX], err[1024];
+    if (r->opts.resume != NULL)
+        return load_recorded_suite(r);
     if (suite_resolve(r->opts.suite, path, sizeof path) == NULL)
         return runopts_bad("--suite: name too long: %s", r->opts.suite);
     if (suite_load(&r->suite, path, err, sizeof err) < 0) {
@@ -304,7 +340,50 @@ static int load_suite(struct runner *r)
         suite_free(&r->suite);
         return 2;
     }
+    apply_load_tasks(r);
     return 0;
+}
+
+/* The directory --resume names, when this machine may add to it; else a
+ * new one beside it (--other-machine new) or one line. 0 or -1. */
+static int take_resumed_dir(struct runner *r)
+{
+    char why[512];
+    const char *dir = r->opts.resume;
+    snprintf(r->opts.parent, sizeof r->opts.parent, "%s", dir);
+    char *slash = strrchr(r->opts.parent, '/');
+    if (slash != NULL && slash != r->opts.parent && slash[1] != '\0')
+        *slash = '\0';
+    else
+        snprintf(r->opts.parent, sizeof r->opts.parent, "%s", slash == NULL ? "." : "/");
+    json_t *env = util_env();
+    bool same = resume_same_machine(json_object_get(r->old, "env"), env, why, sizeof why);
+    json_decref(env);
+    if (same) {
+        snprintf(r->dir, sizeof r->dir, "%s", dir);
+        return 0;
+    }
+    if (!r->opts.other_machine_new) {
+        fprintf(stderr,
+                "iobench run: --resume: %s was run on another machine (%s); "
+                "--other-machine new starts a new results directory\n",
+                dir, why);
+        return -1;
+    }
+    snprintf(r->restarted, sizeof r->restarted, "%s", dir);
+    json_decref(r->old);
+    r->old = NULL;
+    fprintf(stderr, "iobench run: %s was run on another machine (%s): starting a new directory\n",
+            dir, why);
+    return resultsdir_create(r->opts.parent, r->opts.min_free_mb, r->dir, sizeof r->dir);
+}
+
+/* Where this run writes: a new directory, or the one being resumed. */
+static int take_dir(struct runner *r)
+{
+    if (r->opts.resume != NULL)
+        return take_resumed_dir(r);
+    return resultsdir_create(r->opts.parent, r->opts.min_free_mb, r->dir, sizeof r->dir);
 }
 
 /* Signals, the subreaper, libcurl. 0 or -1 after one line. */
@@ -329,24 +408,58 @@ static int setup_process(struct runner *r)
     return 0;
 }
 
+/* --load-via's words, split at blanks in r->via. */
+static int split_via(struct runner *r)
+{
+    if (r->opts.load_via == NULL)
+        return 0;
+    snprintf(r->via, sizeof r->via, "%s", r->opts.load_via);
+    char *save = NULL;
+    for (char *w = strtok_r(r->via, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+        if (r->load.n_via == LOAD_MAX_VIA || strlen(w) >= 48) {
+            fprintf(stderr, "iobench run: --load-via: at most %d words of 47 characters\n",
+                    LOAD_MAX_VIA);
+            return -1;
+        }
+        r->load.via[r->load.n_via++] = w;
+    }
+    return 0;
+}
+
 /* The CPU plan and how servers and ioload are started. */
 static int setup_plan(struct runner *r)
 {
-    if (cpuplan_make(&r->cpus) < 0) {
+    if (cpuplan_make(&r->cpus, r->suite.server_cpus) < 0) {
         fprintf(stderr, "iobench run: sched_getaffinity: %s\n", strerror(errno));
         return -1;
     }
     cpuplan_pin_harness(&r->cpus);
-    r->srv = (struct server_conf){r->opts.ioserve, r->dir, "127.0.0.1",
+    verify_set_host(r->opts.host);
+    r->srv = (struct server_conf){r->opts.ioserve, r->dir, r->opts.host,
                                   r->cpus.pinned ? &r->cpus.server : NULL, &run_interrupted};
-    r->load = (struct load_conf){r->opts.ioload,
-                                 r->dir,
-                                 "127.0.0.1",
-                                 &r->suite,
-                                 r->cpus.pinned ? &r->cpus.load : NULL,
-                                 r->cpus.n_load,
-                                 &run_interrupted};
-    return 0;
+    r->load = (struct load_conf){.bin = r->opts.ioload,
+                                 .dir = r->dir,
+                                 .host = r->opts.host,
+                                 .suite = &r->suite,
+                                 .cpus = &r->cpus,
+                                 .remote_cpus = r->opts.load_cpus > 0 ? (int)r->opts.load_cpus
+                                                                      : r->cpus.n_allowed,
+                                 .cancel = &run_interrupted};
+    return split_via(r);
+}
+
+/* The plan as the summary records it: the CPUs, and how the load is made. */
+static json_t *plan_json(struct runner *r)
+{
+    json_t *p = cpuplan_json(&r->cpus);
+    json_object_set_new(p, "load_tasks", json_integer(r->suite.load_tasks));
+    json_object_set_new(p, "threads",
+                        r->suite.threads == SUITE_THREADS_AUTO ? json_string("auto")
+                                                               : json_integer(r->suite.threads));
+    json_object_set_new(p, "load_via",
+                        r->opts.load_via ? json_string(r->opts.load_via) : json_null());
+    json_object_set_new(p, "host", json_string(r->opts.host));
+    return p;
 }
 
 /* A new summary.json, written before any load. */
@@ -358,10 +471,12 @@ static int start_summary(struct runner *r)
                         server_query(&r->srv, "--version", text, sizeof text) == 0
                             ? json_stringn(text, strcspn(text, "\r\n"))
                             : json_null());
-    if (summary_new(&r->sum, r->dir, r->suite.json, env, cpuplan_json(&r->cpus)) < 0) {
+    if (summary_new(&r->sum, r->dir, r->suite.json, env, plan_json(r)) < 0) {
         fprintf(stderr, "iobench run: out of memory\n");
         return -1;
     }
+    if (r->restarted[0] != '\0')
+        json_object_set_new(r->sum.root, "restarted_from", json_string(r->restarted));
     summary_save(&r->sum);
     return 0;
 }
@@ -385,10 +500,45 @@ static int verify_models(struct runner *r)
     return 0;
 }
 
+/* --resume: the runs already written, by plan index (NULL: to run). */
+static json_t **written_runs(struct runner *r, const struct suite_run *plan)
+{
+    json_t **kept = calloc(r->total + 1, sizeof *kept);
+    int n = 0;
+    for (size_t i = 0; kept != NULL && r->old != NULL && i < r->total; i++) {
+        char id[3 * SUITE_NAME_MAX + 32];
+        kept[i] = resume_written_run(r->dir, runrecord_id(&r->suite, &plan[i], id, sizeof id));
+        n += kept[i] != NULL;
+    }
+    if (r->old != NULL) {
+        resume_mark(r->sum.root, r->old, n);
+        summary_save(&r->sum);
+    }
+    return kept;
+}
+
+/* A run written before the interruption counts as done, once. */
+static void keep_run(struct runner *r, json_t *run)
+{
+    const char *status = json_string_value(json_object_get(run, "status"));
+    if (status != NULL && strcmp(status, "ok") == 0)
+        r->n_ok++;
+    else
+        r->n_failed++;
+    summary_add_run(&r->sum, run);
+    r->done++;
+}
+
 static void run_plan(struct runner *r)
 {
     struct suite_run *plan = suite_plan(&r->suite, r->model_ok, &r->total);
-    for (size_t i = 0; i < r->total && !run_interrupted; i++) {
+    json_t **kept = written_runs(r, plan);
+    for (size_t i = 0; kept != NULL && i < r->total && !run_interrupted; i++) {
+        if (kept[i] != NULL) {
+            keep_run(r, kept[i]);
+            kept[i] = NULL;
+            continue;
+        }
         progress(r, &plan[i]);
         json_t *run = run_one(r, &plan[i]);
         if (run == NULL)
@@ -397,6 +547,9 @@ static void run_plan(struct runner *r)
         r->done++;
         summary_save(&r->sum);
     }
+    for (size_t i = 0; kept != NULL && i < r->total; i++)
+        json_decref(kept[i]);
+    free(kept);
     free(plan);
 }
 
@@ -430,12 +583,17 @@ int run_main(int argc, char **argv)
     rc = load_suite(r);
     if (rc != 0)
         return rc;
+    if (r->old != NULL && json_is_true(json_object_get(r->old, "complete"))) {
+        fprintf(stderr, "iobench run: %s is complete, nothing to resume\n", r->opts.resume);
+        printf("%s\n", r->opts.resume);
+        rc = 0;
+        goto out_suite;
+    }
     rc = 1;
     if (check_binary("ioserve", r->opts.ioserve) < 0 || check_binary("ioload", r->opts.ioload) < 0)
         goto out_suite;
     /* Before anything is started: a run that cannot be recorded is not run. */
-    if (resultsdir_create(r->opts.parent, r->opts.min_free_mb, r->dir, sizeof r->dir) < 0 ||
-        setup_process(r) < 0)
+    if (take_dir(r) < 0 || setup_process(r) < 0)
         goto out_suite;
     if (setup_plan(r) < 0 || start_summary(r) < 0)
         goto out_curl;
@@ -448,5 +606,6 @@ out_curl:
     curl_global_cleanup();
 out_suite:
     suite_free(&r->suite);
+    json_decref(r->old);
     return rc;
 }

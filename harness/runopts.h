@@ -13,6 +13,12 @@ struct runopts {
     long min_free_mb;    /* refuse to start with less space */
     const char *ioserve; /* binaries */
     const char *ioload;
+    long load_tasks;        /* --load-tasks, 0: the suite's */
+    const char *resume;     /* --resume DIR, or NULL */
+    bool other_machine_new; /* --other-machine new: resume elsewhere into a new directory */
+    const char *host;       /* --host: where the server listens (127.0.0.1) */
+    const char *load_via;   /* --load-via CMD, or NULL */
+    long load_cpus;         /* --load-cpus: CPUs the load has elsewhere, 0: as here */
 };
 
 /* Fills o from argv (defaults first). Returns -1 to go on, or the exit

@@ -15,17 +15,19 @@ char *runrecord_id(const struct suite *s, const struct suite_run *sr, char *buf,
     return buf;
 }
 
-json_t *runrecord_new(const struct suite *s, const struct suite_run *sr, const char *id)
+json_t *runrecord_new(const struct suite *s, const struct suite_run *sr, const char *id,
+                      int load_tasks)
 {
     const struct suite_workload *w = &s->workloads[sr->workload];
     char file[PATH_MAX];
     snprintf(file, sizeof file, "runs/%s.json", id);
-    return json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:s,s:n,s:s,s:n,s:n,s:n,s:n,s:n,s:n}", "id",
-                     id, "model", s->models[sr->model], "workload", w->name, "concurrency",
-                     sr->level, "trial", sr->trial, "idle_connections", w->idle, "slow_clients",
-                     w->slow_clients, "open_connections", sr->level + w->idle + w->slow_clients,
-                     "status", "ok", "error", "file", file, "throughput_rps", "successes",
-                     "requests", "errors", "latency_us", "server");
+    return json_pack(
+        "{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:n,s:s,s:n,s:s,s:n,s:n,s:n,s:n,s:n,s:n}", "id", id,
+        "model", s->models[sr->model], "workload", w->name, "concurrency", sr->level, "trial",
+        sr->trial, "idle_connections", w->idle, "slow_clients", w->slow_clients, "open_connections",
+        sr->level + w->idle + w->slow_clients, "load_tasks", load_tasks, "load_threads", "status",
+        "ok", "error", "file", file, "throughput_rps", "successes", "requests", "errors",
+        "latency_us", "server");
 }
 
 /* Copies io[key] into run[key], null when absent. */

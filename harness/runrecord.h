@@ -18,13 +18,16 @@ struct run_result {
     struct procmon *pm;
     struct slowclients_stats slow;
     double window_from, window_to; /* the measured interval, on the sampling clock */
+    int load_tasks, load_threads;  /* ioload processes and their threads in all */
     bool interrupted;              /* the run did not finish: not recorded */
 };
 
 /* The run's id, "<model>-<workload>-c<level>-t<trial>", into buf. */
 char *runrecord_id(const struct suite *s, const struct suite_run *sr, char *buf, size_t cap);
-/* A new entry, status "ok", figures null until filled. */
-json_t *runrecord_new(const struct suite *s, const struct suite_run *sr, const char *id);
+/* A new entry, status "ok", figures null until filled, made by load_tasks
+ * ioload processes. */
+json_t *runrecord_new(const struct suite *s, const struct suite_run *sr, const char *id,
+                      int load_tasks);
 /* Copies the figures the summary carries from ioload's result. 0, or -1
  * with a reason in err. */
 int runrecord_take_ioload(json_t *run, json_t *io, char *err, size_t errlen);
