@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -578,5 +579,225 @@ Test(harness_run, model_failing_verification_is_not_benchmarked)
     cr_expect_eq(json_array_size(skipped), 1);
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(skipped, 0), "model")),
                      "select");
+    json_decref(s);
+}
+
+/* --- load tasks, the CPU plan, resume (issue 11) --- */
+
+static json_int_t get_int(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* Run files written so far in dir/runs (not the hidden temporaries, not
+ * the parts of a merged result). */
+static int run_files(const char *dir)
+{
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/runs", dir);
+    DIR *d = opendir(path);
+    int n = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.' && strstr(e->d_name, ".ioload-") == NULL &&
+             strstr(e->d_name, ".json") != NULL;
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* The single results directory iobench made in tmpdir. */
+static const char *only_results_dir(void)
+{
+    static char dir[PATH_MAX + 260];
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    dir[0] = '\0';
+    while (d != NULL && (e = readdir(d)) != NULL)
+        if (e->d_name[0] == '2')
+            snprintf(dir, sizeof dir, "%s/%s", tmpdir, e->d_name);
+    if (d != NULL)
+        closedir(d);
+    return dir;
+}
+
+Test(harness_run, load_tasks_are_merged_exactly)
+{
+    const char *args[] = {"run",     "--suite",      TINY_SUITE, "--out", tmpdir,
+                          "--quiet", "--load-tasks", "2",        NULL};
+    int status = run_iobench(args, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    const char *dir = results_dir();
+    json_t *s = check_summary(dir);
+    cr_expect_eq(get_int(json_object_get(s, "pinning"), "load_tasks"), 2);
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2);
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        check_ok_run(run);
+        cr_expect_eq(get_int(run, "load_tasks"), 2);
+        json_t *f = load_json(dir, json_string_value(json_object_get(run, "file")));
+        json_t *io = json_object_get(f, "ioload");
+        json_t *from = json_object_get(io, "merged_from");
+        cr_assert_eq(json_array_size(from), 2, "the result is not merged from two parts");
+        json_int_t sum = 0, conns = 0;
+        for (size_t k = 0; k < 2; k++) {
+            json_t *part = load_json(dir, json_string_value(json_array_get(from, k)));
+            sum += get_int(json_object_get(part, "totals"), "requests");
+            conns += get_int(json_object_get(part, "config"), "connections");
+            json_decref(part);
+        }
+        /* Exact: the merged count is the parts' sum, and the parts shared
+         * the run's connections between them. */
+        cr_expect_eq(sum, get_int(run, "requests"));
+        cr_expect_eq(conns, get_int(run, "concurrency"));
+        json_decref(f);
+    }
+    json_decref(s);
+}
+
+Test(harness_run, sigkill_halfway_then_resume_runs_each_once)
+{
+    const char *args[] = {"run",     "--suite",  TINY_SUITE, "--out", tmpdir,
+                          "--quiet", "--trials", "3",        NULL};
+    pid_t pid = start_iobench(args);
+    long deadline = mono_ms() + 40000;
+    const char *dir = "";
+    while (mono_ms() < deadline) {
+        dir = only_results_dir();
+        if (dir[0] != '\0' && run_files(dir) >= 2)
+            break;
+        sleep_ms(10);
+    }
+    cr_assert_lt(mono_ms(), deadline, "no two runs were written");
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    wait_iobench(pid, 5000);
+    leftovers();
+    char kept_dir[PATH_MAX];
+    snprintf(kept_dir, sizeof kept_dir, "%s", dir);
+    int before = run_files(kept_dir);
+    cr_assert_lt(before, 6, "the run finished before it was killed");
+
+    const char *resume[] = {"run", "--resume", kept_dir, "--quiet", NULL};
+    int status = run_iobench(resume, 60000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    cr_expect_str_eq(results_dir(), kept_dir);
+    json_t *s = check_summary(kept_dir);
+    cr_expect(json_is_true(json_object_get(s, "complete")));
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 6, "every planned run, once");
+    for (size_t i = 0; i < 6; i++)
+        for (size_t k = 0; k < i; k++)
+            cr_expect_str_neq(json_string_value(json_object_get(json_array_get(runs, i), "id")),
+                              json_string_value(json_object_get(json_array_get(runs, k), "id")),
+                              "a run was done twice");
+    json_t *resumed = json_array_get(json_object_get(s, "resumed"), 0);
+    cr_assert_not_null(resumed, "the summary does not say it was resumed");
+    cr_expect_geq(get_int(resumed, "runs_kept"), 2);
+    cr_expect_leq(get_int(resumed, "runs_kept"), before);
+    check_run_files(kept_dir, runs);
+    json_decref(s);
+}
+
+Test(harness_run, resume_elsewhere_is_refused_or_starts_anew)
+{
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    int status = run_iobench(args, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s", results_dir());
+    /* As if it had been run on another machine, and interrupted there. */
+    json_t *s = load_json(dir, "summary.json");
+    json_object_set_new(json_object_get(s, "env"), "cpu_model", json_string("elsewhere"));
+    json_object_set_new(s, "complete", json_false());
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    cr_assert_eq(json_dump_file(s, path, 0), 0);
+    json_decref(s);
+
+    const char *refuse[] = {"run", "--resume", dir, "--quiet", NULL};
+    status = run_iobench(refuse, 30000);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+    const char *err = slurp("stderr");
+    cr_expect_not_null(strstr(err, "another machine"), "stderr: %s", err);
+    cr_expect_eq(strchr(err, '\n'), err + strlen(err) - 1, "not one line: %s", err);
+
+    const char *anew[] = {"run", "--resume", dir, "--other-machine", "new", "--quiet", NULL};
+    status = run_iobench(anew, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stderr: %s", slurp("stderr"));
+    cr_expect_eq(leftovers(), 0);
+    const char *fresh = results_dir();
+    cr_expect_str_neq(fresh, dir);
+    json_t *n = check_summary(fresh);
+    cr_expect_str_eq(json_string_value(json_object_get(n, "restarted_from")), dir);
+    cr_expect_eq(json_array_size(json_object_get(n, "runs")), 2);
+    json_decref(n);
+}
+
+/* Watches iobench's children and notes any allowed outside cpu. */
+struct affinity_watch {
+    pid_t iobench;
+    int cpu;
+    volatile bool stop;
+    int seen, strays;
+};
+
+static void *watch_affinity(void *arg)
+{
+    struct affinity_watch *w = arg;
+    while (!w->stop) {
+        pid_t kids[16];
+        int n = children_named(w->iobench, "ioserve", kids, 8);
+        n += children_named(w->iobench, "ioload", kids + n, 8);
+        for (int i = 0; i < n; i++) {
+            cpu_set_t set;
+            if (sched_getaffinity(kids[i], sizeof set, &set) < 0)
+                continue;
+            w->seen++;
+            w->strays += CPU_COUNT(&set) != 1 || !CPU_ISSET(w->cpu, &set);
+        }
+        sleep_ms(20);
+    }
+    return NULL;
+}
+
+/* As `taskset -c N iobench run`: one CPU allowed, all of it on that CPU. */
+Test(harness_run, one_allowed_cpu_runs_everything_there_unpinned)
+{
+    cpu_set_t all, one;
+    cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
+    int cpu = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all))
+            cpu = c; /* the last: not the first CPU, which pinning favours */
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    struct affinity_watch w = {.iobench = start_iobench(args), .cpu = cpu};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, watch_affinity, &w), 0);
+    int status = wait_iobench(w.iobench, 30000);
+    w.stop = true;
+    pthread_join(t, NULL);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stderr: %s", slurp("stderr"));
+    cr_expect_eq(leftovers(), 0);
+    cr_expect_gt(w.seen, 0, "no server or load process was seen");
+    cr_expect_eq(w.strays, 0, "a child could run outside CPU %d", cpu);
+    json_t *s = check_summary(results_dir());
+    json_t *pin = json_object_get(s, "pinning");
+    cr_expect(json_is_false(json_object_get(pin, "enabled")));
+    cr_expect_str_eq(json_string_value(json_object_get(pin, "reason")), "only one CPU");
+    json_t *allowed = json_object_get(pin, "allowed_cpus");
+    cr_expect_eq(json_array_size(allowed), 1);
+    cr_expect_eq(json_integer_value(json_array_get(allowed, 0)), cpu);
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(s, "runs"), i, run) check_ok_run(run);
     json_decref(s);
 }
