@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -58,4 +59,21 @@ int child_capture(char *const argv[], const char *tmp, char *out, size_t cap)
     long n = util_read_file(tmp, out, cap);
     unlink(tmp);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 && n >= 0 ? 0 : -1;
+}
+
+const char *child_which(const char *name, char *buf, size_t cap)
+{
+    if (strchr(name, '/') != NULL) {
+        snprintf(buf, cap, "%s", name);
+        return access(buf, X_OK) == 0 ? buf : NULL;
+    }
+    const char *path = getenv("PATH");
+    for (const char *p = path != NULL ? path : "/usr/bin:/bin"; *p != '\0';) {
+        size_t len = strcspn(p, ":");
+        snprintf(buf, cap, "%.*s/%s", (int)len, p, name);
+        if (len > 0 && access(buf, X_OK) == 0)
+            return buf;
+        p += len + (p[len] == ':');
+    }
+    return NULL;
 }

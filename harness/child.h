@@ -19,5 +19,8 @@ void child_drop_log(const char *path, bool failed);
 /* Runs argv to completion (5 s at most) with stdout into out (cap bytes,
  * NUL-terminated) through the file tmp. 0 when it exited 0, else -1. */
 int child_capture(char *const argv[], const char *tmp, char *out, size_t cap);
+/* The executable name is, looked up on PATH when it has no '/', into buf.
+ * buf, or NULL when there is none. */
+const char *child_which(const char *name, char *buf, size_t cap);
 
 #endif

@@ -71,10 +71,11 @@ static char **put_via(const struct load_conf *c, struct load_task *t, int k, cha
 {
     for (int i = 0; i < c->n_via; i++) {
         const char *w = c->via[i], *at = strstr(w, "{task}");
-        if (at != NULL)
-            snprintf(t->via[i], sizeof t->via[i], "%.*s%d%s", (int)(at - w), w, k, at + 6);
-        else
-            snprintf(t->via[i], sizeof t->via[i], "%s", w);
+        if (at == NULL) {
+            *a++ = c->via[i];
+            continue;
+        }
+        snprintf(t->via[i], sizeof t->via[i], "%.*s%d%s", (int)(at - w), w, k, at + 6);
         *a++ = t->via[i];
     }
     return a;

@@ -50,9 +50,10 @@ struct runner {
     struct load_conf load;
     bool model_ok[SUITE_MAX_MODELS];
     struct summary sum;
-    json_t *old;          /* --resume: the summary found there */
-    char restarted[3200]; /* --other-machine new: the directory left alone, and why */
-    char via[1024];       /* --load-via, split into words in place */
+    json_t *old;            /* --resume: the summary found there */
+    char restarted[3200];   /* --other-machine new: the directory left alone, and why */
+    char via[1024];         /* --load-via, split into words in place */
+    char via_bin[PATH_MAX]; /* its first word, found on PATH */
     double t_start;
     size_t total, done;
     int n_ok, n_failed;
@@ -423,6 +424,14 @@ static int split_via(struct runner *r)
         }
         r->load.via[r->load.n_via++] = w;
     }
+    if (r->load.n_via == 0)
+        return 0;
+    if (child_which(r->load.via[0], r->via_bin, sizeof r->via_bin) == NULL) {
+        fprintf(stderr, "iobench run: --load-via: %s is not an executable on PATH\n",
+                r->load.via[0]);
+        return -1;
+    }
+    r->load.via[0] = r->via_bin;
     return 0;
 }
 

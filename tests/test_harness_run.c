@@ -58,10 +58,19 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* Network namespaces a test made, removed whatever the test's outcome. */
+static char netns_made[2][32];
+
 static void teardown(void)
 {
     if (tmpdir[0] != '\0')
         nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; i < 2; i++) {
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "ip netns del %s 2>/dev/null", netns_made[i]);
+        if (netns_made[i][0] != '\0' && system(cmd) != 0)
+            fprintf(stderr, "could not remove network namespace %s\n", netns_made[i]);
+    }
 }
 
 /* Starts iobench with args (NULL-terminated, after "iobench"), stdout and
@@ -799,5 +808,90 @@ Test(harness_run, one_allowed_cpu_runs_everything_there_unpinned)
     size_t i;
     json_t *run;
     json_array_foreach(json_object_get(s, "runs"), i, run) check_ok_run(run);
+    json_decref(s);
+}
+
+/* Received bytes of a device in this process's network namespace. */
+static long long rx_bytes(const char *dev)
+{
+    FILE *f = fopen("/proc/self/net/dev", "r");
+    char line[512];
+    long long bytes = -1;
+    size_t len = strlen(dev);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        const char *p = line + strspn(line, " ");
+        if (strncmp(p, dev, len) == 0 && p[len] == ':')
+            bytes = atoll(p + len + 1);
+    }
+    if (f != NULL)
+        fclose(f);
+    return bytes;
+}
+
+/* The cluster path without a cluster: the server (and the harness) in one
+ * network namespace, the load tasks in another, joined by a veth pair with
+ * addresses of the test's own; the load can reach the server only across
+ * the pair, as it would cross from other nodes. */
+Test(harness_run, load_from_another_network_namespace, .timeout = 90)
+{
+    if (geteuid() != 0)
+        cr_skip("needs root to create network namespaces (ip netns, veth); not run");
+    if (system("ip netns list >/dev/null 2>&1") != 0)
+        cr_skip("the ip command (iproute2) cannot manage network namespaces here; not run");
+    int id = (int)getpid() % 250 + 1;
+    char cmd[1024], dev_a[16], dev_b[16], addr[32];
+    snprintf(netns_made[0], sizeof netns_made[0], "iobench-srv-%d", (int)getpid());
+    snprintf(netns_made[1], sizeof netns_made[1], "iobench-load-%d", (int)getpid());
+    snprintf(dev_a, sizeof dev_a, "iobs%d", (int)getpid() % 100000);
+    snprintf(dev_b, sizeof dev_b, "iobl%d", (int)getpid() % 100000);
+    snprintf(addr, sizeof addr, "10.213.%d.1", id);
+    snprintf(cmd, sizeof cmd,
+             "set -e; ip netns add %1$s; ip netns add %2$s;"
+             "ip link add %3$s netns %1$s type veth peer name %4$s netns %2$s;"
+             "ip -n %1$s addr add 10.213.%5$d.1/24 dev %3$s;"
+             "ip -n %2$s addr add 10.213.%5$d.2/24 dev %4$s;"
+             "for n in %1$s %2$s; do ip -n $n link set lo up; done;"
+             "ip -n %1$s link set %3$s up; ip -n %2$s link set %4$s up",
+             netns_made[0], netns_made[1], dev_a, dev_b, id);
+    cr_assert_eq(system(cmd), 0, "could not set up the namespaces: %s", cmd);
+    char ns_path[64];
+    snprintf(ns_path, sizeof ns_path, "/run/netns/%s", netns_made[0]);
+    int fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(setns(fd, CLONE_NEWNET), 0, "setns: %s", strerror(errno));
+    close(fd);
+    long long rx_before = rx_bytes(dev_a);
+
+    char via[64];
+    snprintf(via, sizeof via, "ip netns exec %s", netns_made[1]);
+    const char *args[] = {"run",        "--suite", TINY_SUITE, "--out",        tmpdir,
+                          "--quiet",    "--host",  addr,       "--load-tasks", "2",
+                          "--load-via", via,       NULL};
+    int status = run_iobench(args, 60000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    const char *dir = results_dir();
+    json_t *s = check_summary(dir);
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2);
+    json_int_t requests = 0;
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        check_ok_run(run);
+        cr_expect_eq(get_int(run, "load_tasks"), 2);
+        requests += get_int(run, "requests");
+        json_t *f = load_json(dir, json_string_value(json_object_get(run, "file")));
+        const char *url = json_string_value(
+            json_object_get(json_object_get(json_object_get(f, "ioload"), "config"), "url"));
+        cr_expect_not_null(url != NULL ? strstr(url, addr) : NULL, "url %s", url);
+        json_decref(f);
+    }
+    /* Every measured request crossed the pair: far more than 16 bytes each. */
+    long long rx = rx_bytes(dev_a) - rx_before;
+    cr_expect_gt(rx, (long long)requests * 16, "%lld bytes in for %lld requests", rx,
+                 (long long)requests);
     json_decref(s);
 }
