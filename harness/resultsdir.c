@@ -73,10 +73,8 @@ static int make_unique(const char *parent, char *dir, size_t cap)
     return -1;
 }
 
-int resultsdir_create(const char *parent, long min_free_mb, char *dir, size_t cap)
+static int make_subdirs(const char *dir)
 {
-    if (check_parent(parent, min_free_mb) < 0 || make_unique(parent, dir, cap) < 0)
-        return -1;
     static const char *const subs[] = {"runs", "plots", "logs", NULL};
     for (const char *const *s = subs; *s != NULL; s++) {
         char p[PATH_MAX];
@@ -87,6 +85,22 @@ int resultsdir_create(const char *parent, long min_free_mb, char *dir, size_t ca
         }
     }
     return 0;
+}
+
+int resultsdir_create(const char *parent, long min_free_mb, char *dir, size_t cap)
+{
+    if (check_parent(parent, min_free_mb) < 0 || make_unique(parent, dir, cap) < 0)
+        return -1;
+    return make_subdirs(dir);
+}
+
+int resultsdir_reopen(const char *dir)
+{
+    if (access(dir, W_OK | X_OK) < 0) {
+        fprintf(stderr, "iobench run: --resume: %s is not writable: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return make_subdirs(dir);
 }
 
 void resultsdir_tidy(const char *dir)

@@ -362,7 +362,7 @@ static int take_resumed_dir(struct runner *r)
     json_decref(env);
     if (same) {
         snprintf(r->dir, sizeof r->dir, "%s", dir);
-        return 0;
+        return resultsdir_reopen(r->dir);
     }
     if (!r->opts.other_machine_new) {
         fprintf(stderr,
@@ -540,12 +540,23 @@ static void keep_run(struct runner *r, json_t *run)
 
 static void run_plan(struct runner *r)
 {
-    struct suite_run *plan = suite_plan(&r->suite, r->model_ok, &r->total);
+    /* Resumed, a run already written stays even if its model now fails
+     * verification: the plan lists every model, and only those that pass
+     * are run. */
+    bool all[SUITE_MAX_MODELS];
+    for (int m = 0; m < SUITE_MAX_MODELS; m++)
+        all[m] = true;
+    struct suite_run *plan = suite_plan(&r->suite, r->old != NULL ? all : r->model_ok, &r->total);
+    size_t planned = r->total;
     json_t **kept = written_runs(r, plan);
-    for (size_t i = 0; kept != NULL && i < r->total && !run_interrupted; i++) {
+    for (size_t i = 0; kept != NULL && i < planned && !run_interrupted; i++) {
         if (kept[i] != NULL) {
             keep_run(r, kept[i]);
             kept[i] = NULL;
+            continue;
+        }
+        if (!r->model_ok[plan[i].model]) {
+            r->total--;
             continue;
         }
         progress(r, &plan[i]);
@@ -556,7 +567,7 @@ static void run_plan(struct runner *r)
         r->done++;
         summary_save(&r->sum);
     }
-    for (size_t i = 0; kept != NULL && i < r->total; i++)
+    for (size_t i = 0; kept != NULL && i < planned; i++)
         json_decref(kept[i]);
     free(kept);
     free(plan);

@@ -607,9 +607,12 @@ static int run_files(const char *dir)
     DIR *d = opendir(path);
     int n = 0;
     struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.' && strstr(e->d_name, ".ioload-") == NULL &&
-             strstr(e->d_name, ".json") != NULL;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        /* Whole files only: an atomic write's temporary ends ".tmp.XXXXXX". */
+        size_t len = strlen(e->d_name);
+        n += e->d_name[0] != '.' && strstr(e->d_name, ".ioload-") == NULL && len > 5 &&
+             strcmp(e->d_name + len - 5, ".json") == 0;
+    }
     if (d != NULL)
         closedir(d);
     return n;
@@ -893,5 +896,43 @@ Test(harness_run, load_from_another_network_namespace, .timeout = 90)
     long long rx = rx_bytes(dev_a) - rx_before;
     cr_expect_gt(rx, (long long)requests * 16, "%lld bytes in for %lld requests", rx,
                  (long long)requests);
+    json_decref(s);
+}
+
+/* SIGTERM (Slurm's time limit, a requeue) ends a run cleanly, which also
+ * removes its empty logs/; resuming it must still work. */
+Test(harness_run, sigterm_then_resume_completes)
+{
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    pid_t pid = start_iobench(args);
+    long deadline = mono_ms() + 30000;
+    const char *dir = "";
+    while (mono_ms() < deadline && (dir[0] == '\0' || run_files(dir) < 1)) {
+        sleep_ms(10);
+        dir = only_results_dir();
+    }
+    cr_assert_lt(mono_ms(), deadline, "no run was written");
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    int status = wait_iobench(pid, 15000);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d", status);
+    char kept_dir[PATH_MAX];
+    snprintf(kept_dir, sizeof kept_dir, "%s", dir);
+    json_t *s = check_summary(kept_dir);
+    cr_expect(json_is_false(json_object_get(s, "complete")));
+    json_decref(s);
+
+    const char *resume[] = {"run", "--resume", kept_dir, "--quiet", NULL};
+    status = run_iobench(resume, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    s = check_summary(kept_dir);
+    cr_expect(json_is_true(json_object_get(s, "complete")));
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2);
+    check_ok_run(json_array_get(runs, 0));
+    check_ok_run(json_array_get(runs, 1));
+    cr_expect_str_neq(json_string_value(json_object_get(json_array_get(runs, 0), "id")),
+                      json_string_value(json_object_get(json_array_get(runs, 1), "id")));
     json_decref(s);
 }
