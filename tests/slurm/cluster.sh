@@ -69,7 +69,7 @@ SwitchType=switch/none
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=iobench Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
-: > "$dir/cgroup.conf"
+echo "# the test cluster uses no cgroup plugin (proctrack/linuxproc, task/none)" > "$dir/cgroup.conf"
 
 munged --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
   --pid-file="$dir/munged.pid" --log-file="$dir/munged.log" --seed-file="$dir/munge/seed" \
