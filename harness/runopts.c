@@ -69,6 +69,7 @@ static int take_option(struct runopts *o, int c, const char *arg, const char *na
     switch (c) {
     case 's':
         o->suite = arg;
+        o->suite_given = true;
         return -1;
     case 'm':
         o->models = arg;
@@ -157,8 +158,9 @@ int runopts_parse(struct runopts *o, int argc, char **argv)
     }
     if (optind < argc)
         return runopts_bad("unexpected argument \"%s\"", argv[optind]);
-    if (o->resume != NULL && (o->models != NULL || o->trials > 0 || o->load_tasks > 0))
-        return runopts_bad("--resume runs the suite as recorded: no --models, --trials or "
-                           "--load-tasks");
+    if (o->resume != NULL &&
+        (o->suite_given || o->models != NULL || o->trials > 0 || o->load_tasks > 0))
+        return runopts_bad("--resume runs the suite as recorded: no --suite, --models, --trials "
+                           "or --load-tasks");
     return -1;
 }

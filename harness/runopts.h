@@ -6,6 +6,7 @@
 
 struct runopts {
     const char *suite;  /* name or file; "default" */
+    bool suite_given;   /* --suite was on the command line */
     const char *models; /* --models list, or NULL */
     long trials;        /* --trials, 0: the suite's */
     char parent[2048];  /* --out, "results"; bounded so every path under it fits */
