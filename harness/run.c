@@ -55,7 +55,7 @@ struct runner {
     char via[1024];         /* --load-via, split into words in place */
     char via_bin[PATH_MAX]; /* its first word, found on PATH */
     double t_start;
-    size_t total, done;
+    size_t total, done, kept; /* kept: written before a --resume */
     int n_ok, n_failed;
 };
 
@@ -108,8 +108,9 @@ static void progress(struct runner *r, const struct suite_run *sr)
         return;
     double elapsed = util_now_s() - r->t_start;
     const struct suite_workload *w = &r->suite.workloads[sr->workload];
+    size_t ran = r->done - r->kept; /* kept runs took no time here */
     double per_run =
-        r->done > 0 ? elapsed / (double)r->done : r->suite.warmup_s + r->suite.duration_s + 0.5;
+        ran > 0 ? elapsed / (double)ran : r->suite.warmup_s + r->suite.duration_s + 0.5;
     char left[32];
     util_duration(per_run * (double)(r->total - r->done), left, sizeof left);
     int width = snprintf(NULL, 0, "%zu", r->total);
@@ -539,6 +540,7 @@ static void keep_run(struct runner *r, json_t *run)
         r->n_failed++;
     summary_add_run(&r->sum, run);
     r->done++;
+    r->kept++;
 }
 
 static void run_plan(struct runner *r)
