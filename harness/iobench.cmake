@@ -1,5 +1,8 @@
 # iobench: the benchmark harness (run, plot, compare, report).
 set(iobench_sources main.c util.c run.c suite.c verify.c procmon.c slowclients.c)
+# iobench run's modules (run.c is the order of things, each concern its own file).
+list(APPEND iobench_sources runopts.c cpuplan.c resultsdir.c server.c load.c runrecord.c
+     summary.c child.c resume.c)
 # The analysis subcommands come from another engineer's files; until all of
 # them are in the tree main.c provides stubs that say so.
 set(iobench_analysis plot.c compare.c report.c stats_mw.c findings.c)

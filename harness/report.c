@@ -268,6 +268,14 @@ static void section_method(struct doc *d, json_t *s)
     } else {
         doc_para(d, "CPU pinning: off (%s).", jstr(pin, "reason", "not requested"));
     }
+    /* The CPU plan and load tasks (iobench run; absent from older results). */
+    if (json_is_integer(json_object_get(pin, "load_tasks"))) {
+        jlist(json_object_get(pin, "allowed_cpus"), cpus_s, sizeof cpus_s);
+        doc_para(d,
+                 "Load: %d ioload process(es) per run, their results merged exactly; the CPUs "
+                 "allowed were %s.",
+                 (int)json_integer_value(json_object_get(pin, "load_tasks")), cpus_s);
+    }
 
     json_t *wls = json_object_get(suite, "workloads");
     size_t nw = json_array_size(wls), i;

@@ -15,6 +15,8 @@
 #define SUITE_MAX_LEVELS 32
 #define SUITE_NAME_MAX 64
 #define SUITE_PATH_MAX 256
+#define SUITE_THREADS_AUTO 0
+#define SUITE_MAX_LOAD_TASKS 256
 
 struct suite_workload {
     char name[SUITE_NAME_MAX];
@@ -22,6 +24,7 @@ struct suite_workload {
     bool keepalive;            /* default true */
     int idle;                  /* idle connections ioload holds open */
     int slow_clients;          /* trickling connections the harness adds */
+    double rate;               /* open loop: requests/s in all, 0: closed loop */
     int levels[SUITE_MAX_LEVELS];
     int n_levels;
 };
@@ -34,8 +37,10 @@ struct suite {
     int trials;
     double duration_s;
     double warmup_s;
-    int threads;
+    int threads; /* ioload threads in all; SUITE_THREADS_AUTO: one per load CPU */
     double timeout_s;
+    int server_cpus; /* CPUs the server is pinned to (1) */
+    int load_tasks;  /* ioload processes per run (1) */
     struct suite_workload workloads[SUITE_MAX_WORKLOADS];
     int n_workloads;
     json_t *json; /* the object as loaded plus "file"; owned */
@@ -55,6 +60,9 @@ struct suite_run {
 const char *suite_resolve(const char *arg, char *buf, size_t cap);
 /* Loads and validates a suite file. 0, or -1 with one line in err. */
 int suite_load(struct suite *s, const char *path, char *err, size_t errlen);
+/* The same from a suite object as a summary recorded it (copied; its
+ * "file" key names it in errors). */
+int suite_load_json(struct suite *s, json_t *recorded, char *err, size_t errlen);
 void suite_free(struct suite *s);
 /* Replaces the suite's models with a comma-separated list; 0, or -1 with
  * one line in err (empty name, too many, duplicate). */
