@@ -95,7 +95,7 @@ static void build_argv(const struct load_conf *c, const struct suite_run *sr, in
     snprintf(t->warm, sizeof t->warm, "%g", su->warmup_s);
     snprintf(t->tmo, sizeof t->tmo, "%g", su->timeout_s);
     snprintf(t->idle, sizeof t->idle, "%d", share(w->idle, k, n));
-    snprintf(t->rate, sizeof t->rate, "%.17g", w->rate / n);
+    snprintf(t->rate, sizeof t->rate, "%.17g", sr->rate / n);
     char **a = put_via(c, t, k, t->argv);
     const char *fixed[] = {c->bin,  "--json",     t->json,      "-c",   t->conc,
                            "-t",    t->threads_s, "--duration", t->dur, "--warmup",
@@ -108,7 +108,7 @@ static void build_argv(const struct load_conf *c, const struct suite_run *sr, in
         *a++ = "--idle";
         *a++ = t->idle;
     }
-    if (w->rate > 0) {
+    if (sr->rate > 0) {
         *a++ = "--rate";
         *a++ = t->rate;
     }

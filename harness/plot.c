@@ -102,7 +102,9 @@ size_t plot_names(json_t *summary, const char *key, const char **out, size_t cap
     json_array_foreach(json_object_get(summary, "runs"), i, run)
     {
         const char *v = json_string_value(json_object_get(run, key));
-        if (v == NULL)
+        /* An offered-load point is drawn on its workload's offered-load
+         * chart (chart_offered), not as a workload of its own. */
+        if (v == NULL || (strcmp(key, "workload") == 0 && json_object_get(run, "offered_of")))
             continue;
         size_t j = 0;
         while (j < n && j < cap && strcmp(out[j], v) != 0)
@@ -793,6 +795,113 @@ static void chart_memory(struct plotter *p)
                  "server peak RSS against open connections (all workloads)", NULL);
 }
 
+/* The offered-load points of one workload (runs whose offered_of is it),
+ * by fraction: their case names, ascending. Returns how many. */
+static size_t offered_cases(json_t *summary, const char *base, const char **out, double *frac,
+                            size_t cap)
+{
+    size_t n = 0, i;
+    json_t *run;
+    json_array_foreach(json_object_get(summary, "runs"), i, run)
+    {
+        const char *of = json_string_value(json_object_get(run, "offered_of"));
+        const char *wl = json_string_value(json_object_get(run, "workload"));
+        double f = json_number_value(json_object_get(run, "offered_fraction"));
+        if (of == NULL || wl == NULL || strcmp(of, base) != 0)
+            continue;
+        size_t j = 0;
+        while (j < n && strcmp(out[j], wl) != 0)
+            j++;
+        if (j < n || n == cap)
+            continue;
+        /* Insertion by fraction. */
+        for (j = n; j > 0 && frac[j - 1] > f; j--) {
+            out[j] = out[j - 1];
+            frac[j] = frac[j - 1];
+        }
+        out[j] = wl;
+        frac[j] = f;
+        n++;
+    }
+    return n;
+}
+
+/* One model's row at one offered fraction; false when it has no run. */
+static bool offered_row(struct plotter *p, const char *model, const char *wl, long level,
+                        char *line, size_t cap)
+{
+    static const char *const fields[] = {"throughput_rps", "latency_us.p50", "latency_us.p99"};
+    struct plot_stat off = plot_stat(p->summary, model, wl, level, "offered_rps");
+    struct plot_stat lag = plot_stat(p->summary, model, wl, level, "open_loop.send_lag_p99_ns");
+    if (off.n == 0)
+        return false;
+    size_t o = (size_t)snprintf(line, cap, "%.6g", off.median);
+    for (size_t f = 0; f < 3 && o < cap; f++) {
+        struct plot_stat st = plot_stat(p->summary, model, wl, level, fields[f]);
+        if (st.n == 0)
+            return false;
+        o += (size_t)snprintf(line + o, cap - o, " %.6g %.6g %.6g", st.median, st.min, st.max);
+    }
+    size_t sat = plot_saturated(p->summary, model, wl, level);
+    p->saturated_points += sat > 0;
+    if (o < cap)
+        o += (size_t)snprintf(line + o, cap - o, " %.6g %d\n", lag.n ? lag.median / 1e3 : 0.0,
+                              sat > 0);
+    return o < cap;
+}
+
+/* Latency, achieved rate and send lag against offered load, per model:
+ * the curve servers are compared by (wrk2's), for each workload with
+ * "offered" fractions, at each of its levels. */
+static void chart_offered(struct plotter *p, const char *base)
+{
+    const char *cases[PLOT_MAX_LEVELS];
+    double frac[PLOT_MAX_LEVELS];
+    size_t nc = offered_cases(p->summary, base, cases, frac, PLOT_MAX_LEVELS);
+    long levels[PLOT_MAX_LEVELS];
+    size_t nl = nc > 0 ? plot_levels(p->summary, NULL, cases[0], levels, PLOT_MAX_LEVELS) : 0;
+    for (size_t l = 0; l < nl; l++) {
+        struct chart ch;
+        if (chart_open(p, &ch) != 0)
+            return;
+        p->saturated_points = 0;
+        for (size_t m = 0; m < p->nmodels; m++) {
+            char rows[PLOT_MAX_LEVELS * 192];
+            size_t used = 0;
+            for (size_t c = 0; c < nc; c++) {
+                char line[192];
+                if (offered_row(p, p->models[m], cases[c], levels[l], line, sizeof line) &&
+                    used + strlen(line) + 1 < sizeof rows)
+                    used += (size_t)snprintf(rows + used, sizeof rows - used, "%s", line);
+            }
+            if (used == 0)
+                continue;
+            dat_label(ch.f, p->models[m]);
+            fprintf(ch.f, "\n%s\n\n", rows);
+            ch.nseries++;
+        }
+        char name[160], title[256], slug[128], vars[512];
+        plot_slug(base, slug, sizeof slug);
+        snprintf(name, sizeof name, "offered-%s-c%ld", slug, levels[l]);
+        snprintf(title, sizeof title,
+                 "%s: open loop at fractions of each model's closed-loop capacity, %ld "
+                 "connections",
+                 base, levels[l]);
+        snprintf(vars, sizeof vars,
+                 "nsat=%d; hollowkey='hollow: ioload saturated'; subtitle='corrected latency "
+                 "(from each request''s due time), achieved rate and ioload''s send lag; "
+                 "medians of the trials, min..max shown'",
+                 p->saturated_points);
+        finish_chart(p, &ch, "offered.gp", name, title, vars);
+    }
+}
+
+/* The workloads with offered-load points, each once. */
+static size_t offered_bases(json_t *summary, const char **out, size_t cap)
+{
+    return plot_names(summary, "offered_of", out, cap);
+}
+
 /* The per-case charts of each workload; "unanswered" only where a
  * connection went unanswered. */
 static const struct chart_kind chart_kinds[] = {
@@ -886,6 +995,10 @@ int plot_main(int argc, char **argv)
                 chart_kind_draw(&p, &chart_kinds[k], workloads[w], slug);
         chart_spectrum(&p, workloads[w], slug);
     }
+    const char *bases[PLOT_MAX_NAMES];
+    size_t nb = offered_bases(p.summary, bases, PLOT_MAX_NAMES);
+    for (size_t b = 0; b < nb && b < PLOT_MAX_NAMES; b++)
+        chart_offered(&p, bases[b]);
     chart_memory(&p);
     json_decref(p.summary);
     printf("plot: %d charts (PNG and SVG) in %s\n", p.charts, p.plots);

@@ -16,7 +16,9 @@
 json_t *plot_load_summary(const char *dir, char *err, size_t errlen);
 /* The distinct values of the string field key ("model", "workload") over
  * summary's runs, in order of first appearance; pointers into summary.
- * Returns how many (at most cap are stored). */
+ * Offered-load points (runs with offered_of) are not listed as workloads:
+ * their workload's offered-load chart draws them. Returns how many (at
+ * most cap are stored). */
 size_t plot_names(json_t *summary, const char *key, const char **out, size_t cap);
 /* The distinct concurrency levels, ascending, at which model (NULL: any)
  * has at least one run with status "ok" in workload. Returns how many. */

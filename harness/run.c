@@ -177,17 +177,61 @@ static void record(struct runner *r, const char *id, json_t *run, struct run_res
     }
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* An offered-load run's rate: its fraction of the model's capacity, the
+ * median throughput of capacity_from's successful runs at the same level
+ * in this results directory. -1 with err when there is none. */
+static int offered_rate(struct runner *r, struct suite_run *sr, json_t *run, char *err,
+                        size_t errlen)
+{
+    const struct suite_workload *w = &r->suite.workloads[sr->workload];
+    const char *model = r->suite.models[sr->model];
+    const char *from = r->suite.workloads[w->capacity_from].name;
+    double v[256];
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(r->sum.runs, i, e)
+    {
+        const char *em = json_string_value(json_object_get(e, "model"));
+        const char *ew = json_string_value(json_object_get(e, "workload"));
+        const char *st = json_string_value(json_object_get(e, "status"));
+        json_t *tp = json_object_get(e, "throughput_rps");
+        if (n < sizeof v / sizeof v[0] && em && ew && st && strcmp(em, model) == 0 &&
+            strcmp(ew, from) == 0 && strcmp(st, "ok") == 0 && json_is_number(tp) &&
+            json_integer_value(json_object_get(e, "concurrency")) == sr->level)
+            v[n++] = json_number_value(tp);
+    }
+    if (n == 0 || (qsort(v, n, sizeof v[0], cmp_double), v[n / 2]) <= 0) {
+        snprintf(err, errlen, "no closed-loop capacity of %s at c=%d (workload %s) to offer a "
+                 "fraction of", model, sr->level, from);
+        return -1;
+    }
+    double capacity = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    sr->rate = w->offered[sr->offered] * capacity;
+    json_object_set_new(run, "offered_rps", json_real(sr->rate));
+    json_object_set_new(run, "capacity_rps", json_real(capacity));
+    return 0;
+}
+
 /* One run, start to finish. Returns the run object, or NULL when the run was
  * interrupted (then nothing of it is recorded). */
-static json_t *run_one(struct runner *r, const struct suite_run *sr)
+static json_t *run_one(struct runner *r, const struct suite_run *planned)
 {
     char id[3 * SUITE_NAME_MAX + 32], err[768] = "", log[PATH_MAX];
+    struct suite_run this = *planned, *sr = &this;
     runrecord_id(&r->suite, sr, id, sizeof id);
     snprintf(log, sizeof log, "%s/logs/%s.server.log", r->dir, id);
     json_t *run = runrecord_new(&r->suite, sr, id, load_task_count(&r->load, sr->level));
     struct run_result res = {0};
     struct server s;
-    if (server_start(&r->srv, r->suite.models[sr->model], log, &s, err, sizeof err) < 0) {
+    if (sr->offered >= 0 && offered_rate(r, sr, run, err, sizeof err) < 0) {
+        /* recorded as failed below, with no server started */
+    } else if (server_start(&r->srv, r->suite.models[sr->model], log, &s, err, sizeof err) < 0) {
         res.interrupted = run_interrupted != 0;
     } else {
         res.pm = procmon_new(s.pid);

@@ -10,8 +10,12 @@
 
 char *runrecord_id(const struct suite *s, const struct suite_run *sr, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s-%s-c%d-t%d", s->models[sr->model], s->workloads[sr->workload].name,
-             sr->level, sr->trial);
+    const struct suite_workload *w = &s->workloads[sr->workload];
+    if (sr->offered >= 0)
+        snprintf(buf, cap, "%s-%s-c%d-o%03.0f-t%d", s->models[sr->model], w->name, sr->level,
+                 w->offered[sr->offered] * 100, sr->trial);
+    else
+        snprintf(buf, cap, "%s-%s-c%d-t%d", s->models[sr->model], w->name, sr->level, sr->trial);
     return buf;
 }
 
@@ -19,15 +23,30 @@ json_t *runrecord_new(const struct suite *s, const struct suite_run *sr, const c
                       int load_tasks)
 {
     const struct suite_workload *w = &s->workloads[sr->workload];
+    /* Each offered fraction is a case of its own ("plaintext-open@50%"), so
+     * every reader that groups runs by workload and level keeps them apart;
+     * offered_of names the workload they come from. */
+    char wname[SUITE_NAME_MAX + 16];
+    if (sr->offered >= 0)
+        snprintf(wname, sizeof wname, "%s@%.0f%%", w->name, w->offered[sr->offered] * 100);
+    else
+        snprintf(wname, sizeof wname, "%s", w->name);
     char file[PATH_MAX];
     snprintf(file, sizeof file, "runs/%s.json", id);
-    return json_pack(
+    json_t *run = json_pack(
         "{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:n,s:s,s:n,s:s,s:n,s:n,s:n,s:n,s:n,s:n}", "id", id,
-        "model", s->models[sr->model], "workload", w->name, "concurrency", sr->level, "trial",
+        "model", s->models[sr->model], "workload", wname, "concurrency", sr->level, "trial",
         sr->trial, "idle_connections", w->idle, "slow_clients", w->slow_clients, "open_connections",
         sr->level + w->idle + w->slow_clients, "load_tasks", load_tasks, "load_threads", "status",
         "ok", "error", "file", file, "throughput_rps", "successes", "requests", "errors",
         "latency_us", "server");
+    if (run != NULL && sr->offered >= 0) {
+        /* offered_rps is fixed when the run starts, from the capacity. */
+        json_object_set_new(run, "offered_of", json_string(w->name));
+        json_object_set_new(run, "offered_fraction", json_real(w->offered[sr->offered]));
+        json_object_set_new(run, "offered_rps", json_null());
+    }
+    return run;
 }
 
 /* Copies io[key] into run[key], null when absent. */
@@ -44,6 +63,25 @@ static json_t *latency_figures(json_t *lat)
     for (const char *const *k = keys; *k != NULL; k++)
         copy_or_null(l, *k, lat, *k);
     return l;
+}
+
+/* Open loop: how far the sends fell behind their schedule, and whose fault
+ * the late ones were (docs/results-schema.md). */
+static void take_open_loop(json_t *run, json_t *io)
+{
+    json_t *ol = json_object_get(io, "open_loop");
+    if (!json_is_object(ol))
+        return;
+    json_t *lag = json_object_get(ol, "send_lag_ns");
+    json_t *o = json_object();
+    copy_or_null(o, "scheduled", ol, "scheduled");
+    copy_or_null(o, "late", ol, "late");
+    copy_or_null(o, "late_behind", ol, "late_behind");
+    copy_or_null(o, "send_lag_p50_ns", lag, "p50");
+    copy_or_null(o, "send_lag_p99_ns", lag, "p99");
+    json_t *unc = json_object_get(json_object_get(io, "latency_us"), "uncorrected");
+    copy_or_null(o, "uncorrected_p50_us", unc, "p50");
+    json_object_set_new(run, "open_loop", o);
 }
 
 int runrecord_take_ioload(json_t *run, json_t *io, char *err, size_t errlen)
@@ -67,6 +105,7 @@ int runrecord_take_ioload(json_t *run, json_t *io, char *err, size_t errlen)
     json_t *sat = json_object_get(json_object_get(io, "self"), "saturated");
     json_object_set_new(run, "load_saturated", json_boolean(json_is_true(sat)));
     json_object_set_new(run, "latency_us", latency_figures(lat));
+    take_open_loop(run, io);
     if (!json_is_number(json_object_get(run, "throughput_rps")) ||
         !json_is_integer(json_object_get(run, "requests"))) {
         snprintf(err, errlen, "ioload's JSON lacks throughput.requests_per_s or totals.requests");

@@ -89,11 +89,82 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *where
     return 0;
 }
 
+/* "offered": fractions in (0, 4] of the capacity measured by the workload
+ * "capacity_from" names (resolved once every workload is loaded). */
+static int load_offered(struct suite_workload *w, json_t *jw, const char *where, const char *file,
+                        char *err, size_t errlen)
+{
+    json_t *off = json_object_get(jw, "offered");
+    json_t *from = json_object_get(jw, "capacity_from");
+    w->n_offered = 0;
+    w->capacity_from = -1;
+    if (off == NULL && from == NULL)
+        return 0;
+    if (!json_is_array(off) || json_array_size(off) == 0 ||
+        json_array_size(off) > SUITE_MAX_LEVELS || !json_is_string(from))
+        return fail(err, errlen, file,
+                    "%soffered: expected 1 to %d fractions of capacity, with capacity_from "
+                    "naming a closed-loop workload",
+                    where, SUITE_MAX_LEVELS);
+    if (w->rate > 0)
+        return fail(err, errlen, file, "%soffered: excludes rate", where);
+    size_t k;
+    json_t *v;
+    json_array_foreach(off, k, v)
+    {
+        double f = json_number_value(v);
+        if (!json_is_number(v) || !(f > 0 && f <= 4))
+            return fail(err, errlen, file, "%soffered[%zu]: expected a fraction in (0, 4]", where,
+                        k);
+        w->offered[k] = f;
+    }
+    w->n_offered = (int)json_array_size(off);
+    w->capacity_from = -2; /* named; resolved by resolve_capacity */
+    return 0;
+}
+
+/* capacity_from must name an earlier closed-loop workload with every level
+ * of the open-loop one, so its figures exist when the open loop runs. */
+static int resolve_capacity(struct suite *s, json_t *workloads, const char *file, char *err,
+                            size_t errlen)
+{
+    for (int i = 0; i < s->n_workloads; i++) {
+        struct suite_workload *w = &s->workloads[i];
+        if (w->capacity_from != -2)
+            continue;
+        const char *name =
+            json_string_value(json_object_get(json_array_get(workloads, (size_t)i), "capacity_from"));
+        int found = -1;
+        for (int j = 0; j < i && found < 0; j++)
+            if (strcmp(s->workloads[j].name, name) == 0)
+                found = j;
+        const struct suite_workload *c = found >= 0 ? &s->workloads[found] : NULL;
+        if (c == NULL || c->rate > 0 || c->n_offered > 0)
+            return fail(err, errlen, file,
+                        "workloads[%d].capacity_from: \"%s\" is not a closed-loop workload "
+                        "listed before it",
+                        i, name);
+        for (int l = 0; l < w->n_levels; l++) {
+            bool has = false;
+            for (int m = 0; m < c->n_levels; m++)
+                has = has || c->levels[m] == w->levels[l];
+            if (!has)
+                return fail(err, errlen, file,
+                            "workloads[%d].levels: %d is not a level of \"%s\", whose "
+                            "capacity it needs",
+                            i, w->levels[l], name);
+        }
+        w->capacity_from = found;
+    }
+    return 0;
+}
+
 static int load_workload(struct suite_workload *w, json_t *jw, int i, const char *file, char *err,
                          size_t errlen)
 {
-    static const char *const keys[] = {"name",   "path",        "keepalive", "idle", "slow_clients",
-                                       "levels", "description", "rate",      NULL};
+    static const char *const keys[] = {
+        "name",   "path",        "keepalive", "idle",    "slow_clients",  "levels",
+        "description", "rate",   "offered",   "capacity_from", NULL};
     char where[64];
     snprintf(where, sizeof where, "workloads[%d].", i);
     if (!json_is_object(jw))
@@ -133,7 +204,7 @@ static int load_workload(struct suite_workload *w, json_t *jw, int i, const char
         w->levels[k] = (int)json_integer_value(lv);
     }
     w->n_levels = (int)json_array_size(levels);
-    return 0;
+    return load_offered(w, jw, where, file, err, errlen);
 }
 
 static int load_models(struct suite *s, json_t *j, const char *path, char *err, size_t errlen)
@@ -228,7 +299,7 @@ static int load_workloads(struct suite *s, json_t *j, const char *path, char *er
                             s->workloads[i].name);
     }
     s->n_workloads = (int)json_array_size(wls);
-    return 0;
+    return resolve_capacity(s, wls, path, err, errlen);
 }
 
 static int load_header(struct suite *s, json_t *j, const char *path, char *err, size_t errlen)
@@ -344,11 +415,18 @@ int suite_cap(const struct suite *s, const char *model)
     return cap != NULL ? (int)json_integer_value(cap) : 0;
 }
 
+/* How many runs one workload at one level adds per trial and model. */
+static size_t points(const struct suite_workload *w)
+{
+    return w->n_offered > 0 ? (size_t)w->n_offered : 1;
+}
+
 struct suite_run *suite_plan(const struct suite *s, const bool *model_enabled, size_t *n)
 {
     size_t total = 0;
     for (int w = 0; w < s->n_workloads; w++)
-        total += (size_t)s->workloads[w].n_levels * (size_t)s->trials * (size_t)s->n_models;
+        total += (size_t)s->workloads[w].n_levels * points(&s->workloads[w]) *
+                 (size_t)s->trials * (size_t)s->n_models;
     *n = 0;
     if (total == 0)
         return NULL;
@@ -356,16 +434,21 @@ struct suite_run *suite_plan(const struct suite *s, const bool *model_enabled, s
     if (runs == NULL)
         return NULL;
     size_t k = 0;
-    for (int w = 0; w < s->n_workloads; w++)
-        for (int l = 0; l < s->workloads[w].n_levels; l++)
-            for (int t = 1; t <= s->trials; t++)
-                for (int m = 0; m < s->n_models; m++) {
-                    int level = s->workloads[w].levels[l];
-                    int cap = suite_cap(s, s->models[m]);
-                    if (!model_enabled[m] || (cap > 0 && level > cap))
-                        continue;
-                    runs[k++] = (struct suite_run){m, w, level, t};
-                }
+    for (int w = 0; w < s->n_workloads; w++) {
+        const struct suite_workload *wl = &s->workloads[w];
+        for (int l = 0; l < wl->n_levels; l++)
+            for (size_t o = 0; o < points(wl); o++)
+                for (int t = 1; t <= s->trials; t++)
+                    for (int m = 0; m < s->n_models; m++) {
+                        int level = wl->levels[l];
+                        int cap = suite_cap(s, s->models[m]);
+                        if (!model_enabled[m] || (cap > 0 && level > cap))
+                            continue;
+                        runs[k++] = (struct suite_run){
+                            .model = m, .workload = w, .level = level, .trial = t,
+                            .offered = wl->n_offered > 0 ? (int)o : -1, .rate = wl->rate};
+                    }
+    }
     *n = k;
     if (k == 0) {
         free(runs);

@@ -27,6 +27,12 @@ struct suite_workload {
     double rate;               /* open loop: requests/s in all, 0: closed loop */
     int levels[SUITE_MAX_LEVELS];
     int n_levels;
+    /* Open loop at fractions of each model's closed-loop capacity: the
+     * median throughput of capacity_from (an earlier closed-loop workload)
+     * at the same level, measured earlier in the same run. */
+    double offered[SUITE_MAX_LEVELS];
+    int n_offered;
+    int capacity_from; /* index into suite.workloads, or -1 */
 };
 
 struct suite {
@@ -52,6 +58,8 @@ struct suite_run {
     int workload; /* index into suite.workloads */
     int level;    /* concurrency */
     int trial;    /* 1-based */
+    int offered;  /* index into the workload's offered fractions, or -1 */
+    double rate;  /* open loop: requests/s in all, fixed when the run starts */
 };
 
 /* The file a suite argument names: NAME is harness/suites/NAME.json under
@@ -69,7 +77,8 @@ void suite_free(struct suite *s);
 int suite_set_models(struct suite *s, const char *list, char *err, size_t errlen);
 /* The per-model concurrency cap from "caps", or 0 when uncapped. */
 int suite_cap(const struct suite *s, const char *model);
-/* Expands the plan in benchmark order (workload, level, trial, model; models
+/* Expands the plan in benchmark order (workload, level, offered fraction,
+ * trial, model; models
  * interleaved so drift hits all alike). Runs whose level exceeds the model's
  * cap are not listed. Returns a malloc'd array and its length in *n, or
  * NULL on ENOMEM (*n = 0 and NULL when there is nothing to run). */
