@@ -795,9 +795,7 @@ static void chart_memory(struct plotter *p)
                  "server peak RSS against open connections (all workloads)", NULL);
 }
 
-/* The offered-load points of one workload (runs whose offered_of is it),
- * by fraction: their case names, ascending. Returns how many. */
-static size_t offered_cases(json_t *summary, const char *base, const char **out, double *frac,
+size_t plot_offered_cases(json_t *summary, const char *base, const char **out, double *frac,
                             size_t cap)
 {
     size_t n = 0, i;
@@ -857,7 +855,7 @@ static void chart_offered(struct plotter *p, const char *base)
 {
     const char *cases[PLOT_MAX_LEVELS];
     double frac[PLOT_MAX_LEVELS];
-    size_t nc = offered_cases(p->summary, base, cases, frac, PLOT_MAX_LEVELS);
+    size_t nc = plot_offered_cases(p->summary, base, cases, frac, PLOT_MAX_LEVELS);
     long levels[PLOT_MAX_LEVELS];
     size_t nl = nc > 0 ? plot_levels(p->summary, NULL, cases[0], levels, PLOT_MAX_LEVELS) : 0;
     for (size_t l = 0; l < nl; l++) {

@@ -45,6 +45,11 @@ size_t plot_saturated(json_t *summary, const char *model, const char *workload, 
 /* Copies s into buf keeping [A-Za-z0-9-] and turning anything else into
  * '-', for file names that LaTeX, gnuplot and shells take as they are. */
 char *plot_slug(const char *s, char *buf, size_t cap);
+/* The offered-load cases of one workload (runs whose offered_of is base):
+ * their case names ("base@50%") and fractions, by fraction ascending.
+ * Returns how many (at most cap). */
+size_t plot_offered_cases(json_t *summary, const char *base, const char **out, double *frac,
+                          size_t cap);
 /* The directory holding the gnuplot scripts: $IOBENCH_PLOTS_DIR, else the
  * source tree's plots/. */
 const char *plot_scripts_dir(void);

@@ -470,6 +470,96 @@ static void section_workloads(struct doc *d, json_t *s, const char **models, siz
     }
 }
 
+static const char *const offered_head[] = {"model",     "offered",   "req/s offered", "req/s",
+                                           "p50 µs",    "p99 µs",    "p99.9 µs",      "send lag p99 µs",
+                                           "late %"};
+#define OFFERED_COLS (sizeof offered_head / sizeof offered_head[0])
+
+/* One model at one offered fraction: -1 when it has no successful run,
+ * else 1 when ioload was saturated in a trial, 0 when not. */
+static int offered_row(json_t *s, const char *model, const char *wl, long level, double frac,
+                        char (*row)[REPORT_CELL])
+{
+    static const char *const fields[] = {"offered_rps", "throughput_rps", "latency_us.p50",
+                                         "latency_us.p99", "latency_us.p99_9",
+                                         "open_loop.send_lag_p99_ns"};
+    struct plot_stat v[6];
+    for (size_t k = 0; k < 6; k++) {
+        v[k] = plot_stat(s, model, wl, level, fields[k]);
+        if (v[k].n == 0 && k < 4)
+            return -1;
+    }
+    struct plot_stat late = plot_stat(s, model, wl, level, "open_loop.late");
+    struct plot_stat sched = plot_stat(s, model, wl, level, "open_loop.scheduled");
+    bool sat = plot_saturated(s, model, wl, level) > 0;
+    snprintf(row[0], REPORT_CELL, "%s", model);
+    snprintf(row[1], REPORT_CELL, "%.0f%%", frac * 100);
+    snprintf(row[2], REPORT_CELL, "%.0f", v[0].median);
+    snprintf(row[3], REPORT_CELL, "%.0f%s", v[1].median, sat ? FINDINGS_LOWER_BOUND_MARK : "");
+    snprintf(row[4], REPORT_CELL, "%.0f", v[2].median);
+    snprintf(row[5], REPORT_CELL, "%.0f", v[3].median);
+    snprintf(row[6], REPORT_CELL, v[4].n ? "%.0f" : "-", v[4].median);
+    snprintf(row[7], REPORT_CELL, v[5].n ? "%.0f" : "-", v[5].median / 1e3);
+    snprintf(row[8], REPORT_CELL, sched.n && sched.median > 0 ? "%.1f" : "-",
+             100.0 * late.median / sched.median);
+    return sat ? 1 : 0;
+}
+
+/* Open-loop workloads: every model at every offered fraction, one table
+ * per level, and the latency-against-offered-load chart. */
+static void section_offered(struct doc *d, json_t *s, const char **models, size_t nm)
+{
+    const char *bases[REPORT_MAX_NAMES];
+    size_t nb = plot_names(s, "offered_of", bases, REPORT_MAX_NAMES);
+    for (size_t b = 0; b < nb && b < REPORT_MAX_NAMES; b++) {
+        const char *cases[REPORT_MAX_LEVELS];
+        double frac[REPORT_MAX_LEVELS];
+        size_t nc = plot_offered_cases(s, bases[b], cases, frac, REPORT_MAX_LEVELS);
+        long levels[REPORT_MAX_LEVELS];
+        size_t nl = nc ? plot_levels(s, NULL, cases[0], levels, REPORT_MAX_LEVELS) : 0;
+        char title[256], slug[128];
+        snprintf(title, sizeof title, "Workload %s (open loop)", bases[b]);
+        doc_heading(d, 1, title);
+        doc_para(d,
+                 "Open loop: each model is offered fixed fractions of its own closed-loop "
+                 "capacity (the median throughput of its capacity workload at the same "
+                 "connections, measured earlier in this run). Latency is corrected: from each "
+                 "request's due time, so a server that falls behind is charged for the wait. "
+                 "Send lag is how late ioload sent; late: sent over 1 ms after the due time.");
+        plot_slug(bases[b], slug, sizeof slug);
+        for (size_t l = 0; l < nl; l++) {
+            char(*cells)[REPORT_CELL] = calloc((nm * nc + 1) * OFFERED_COLS, REPORT_CELL);
+            if (cells == NULL)
+                return;
+            for (size_t c = 0; c < OFFERED_COLS; c++)
+                snprintf(cells[c], REPORT_CELL, "%s", offered_head[c]);
+            size_t rows = 1;
+            bool marked = false;
+            for (size_t m = 0; m < nm; m++)
+                for (size_t c = 0; c < nc; c++) {
+                    int rc = offered_row(s, models[m], cases[c], levels[l], frac[c],
+                                         &cells[rows * OFFERED_COLS]);
+                    if (rc >= 0) {
+                        marked |= rc == 1;
+                        rows++;
+                    }
+                }
+            doc_para(d, "%ld connections.", levels[l]);
+            if (rows > 1)
+                doc_table(d, "lrrrrrrrr", OFFERED_COLS, rows, cells);
+            if (marked)
+                doc_para(d, "%s: ioload was saturated in a trial of this case.",
+                         FINDINGS_LOWER_BOUND_MARK);
+            free(cells);
+            char name[192], caption[256];
+            snprintf(name, sizeof name, "offered-%s-c%ld", slug, levels[l]);
+            snprintf(caption, sizeof caption, "%s: latency, achieved rate and send lag against "
+                     "offered load", bases[b]);
+            doc_image(d, name, caption);
+        }
+    }
+}
+
 static void section_verify(struct doc *d, json_t *s)
 {
     json_t *v = json_object_get(s, "verify");
@@ -606,6 +696,7 @@ static int write_docs(json_t *s, const char *dir)
     section_machine(&d, s);
     section_method(&d, s);
     section_workloads(&d, s, models, nm, workloads, nw);
+    section_offered(&d, s, models, nm);
     section_other_charts(&d);
     section_verify(&d, s);
     section_failures(&d, s);
