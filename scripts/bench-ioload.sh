@@ -118,15 +118,18 @@ compare() {
     done
     echo "$line"
   done
-  printf "  %-9s %12s %10s %14s %16s\n" "" "median req/s" "x wrk" "CPU us/req" "server us/req"
+  printf "  %-9s %12s %10s %14s %8s %16s\n" "" "median req/s" "x wrk" "CPU us/req" "busy" \
+    "server us/req"
   for tool in wrk stream transfer; do
     [ -n "${rps[$tool]:-}" ] || continue
-    local mr mc ms mx="1.000"
+    local mr mc ms mx="1.000" busy
     mr=$(printf '%s\n' ${rps[$tool]} | median)
     mc=$(printf '%s\n' ${cpu[$tool]} | median)
     ms=$(printf '%s\n' ${scpu[$tool]} | median)
     [ "$tool" != wrk ] && mx=$(printf '%s\n' ${ratio[$tool]} | median)
-    printf "  %-9s %12.0f %10s %14s %16s\n" "$tool" "$mr" "$mx" "$mc" "$ms"
+    # Busy: the load generator's CPU time over the run's wall time.
+    busy=$(awk -v r="$mr" -v c="$mc" 'BEGIN { printf "%.0f%%", r * c / 1e4 }')
+    printf "  %-9s %12.0f %10s %14s %8s %16s\n" "$tool" "$mr" "$mx" "$mc" "$busy" "$ms"
   done
   echo "  (x wrk: median of the per-trial ratios; goal: stream >= 0.9, CPU within 1.15x of wrk's)"
 }
