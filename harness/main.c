@@ -5,37 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef IOBENCH_HAVE_ANALYSIS
-/* The analysis subcommands live in files another engineer writes; until they
- * are in the tree the harness still builds and says so. */
-static int missing(const char *name)
-{
-    fprintf(stderr, "iobench %s: not built into this iobench (harness/%s.c is missing)\n", name,
-            name);
-    return 1;
-}
-
-int plot_main(int argc, char **argv)
-{
-    return missing("plot");
-}
-
-int compare_main(int argc, char **argv)
-{
-    return missing("compare");
-}
-
-int report_main(int argc, char **argv)
-{
-    return missing("report");
-}
-
-int history_main(int argc, char **argv)
-{
-    return missing("history");
-}
-#endif
-
 struct subcommand {
     const char *name;
     int (*main)(int argc, char **argv);

@@ -7,6 +7,7 @@
  * (ioload), runrecord (a run's entry and file), summary (summary.json),
  * resume (an interrupted run taken up). */
 #include "cpuplan.h"
+#include "refserver.h"
 #include "child.h"
 #include "iobench.h"
 #include "load.h"
@@ -74,10 +75,13 @@ static void verify_stop(struct server *s, json_t *failed)
         json_array_append_new(failed, json_sprintf("stop: %d processes left behind", left));
 }
 
-/* Verifies one model with a server of its own; records the result. */
+/* Verifies one model with a server of its own; records the result. A
+ * reference server is only started and stopped: it does not speak the
+ * protocol docs/protocol.md holds ioserve to. */
 static void verify_model(struct runner *r, int m)
 {
     const char *model = r->suite.models[m];
+    bool reference = refserver_is(model);
     json_t *failed = json_array();
     char log[PATH_MAX], err[512];
     snprintf(log, sizeof log, "%s/logs/verify-%s.server.log", r->dir, model);
@@ -85,7 +89,8 @@ static void verify_model(struct runner *r, int m)
     if (server_start(&r->srv, model, log, &s, err, sizeof err) < 0) {
         json_array_append_new(failed, json_sprintf("start: %s", err));
     } else {
-        verify_server(s.port, model, failed);
+        if (!reference)
+            verify_server(s.port, model, failed);
         verify_stop(&s, failed);
     }
     r->model_ok[m] = json_array_size(failed) == 0;
@@ -272,6 +277,14 @@ static void check_models_built(struct runner *r, const char *list)
             line = strchr(line, '\n');
             line = line != NULL ? line + 1 : NULL;
         }
+        char why[PATH_MAX + 96];
+        if (refserver_is(model)) {
+            /* nginx or the floor: there when its binary is. */
+            r->model_ok[m] = refserver_available(model, r->opts.ioserve, why, sizeof why);
+            if (!r->model_ok[m])
+                summary_verify(&r->sum, model, false, json_pack("[s]", why));
+            continue;
+        }
         r->model_ok[m] = found;
         if (!found) {
             summary_verify(&r->sum, model, false,
@@ -307,6 +320,8 @@ static void record_skipped(struct runner *r)
                 int level = r->suite.workloads[w].levels[l];
                 char buf[96];
                 const char *why = skip_reason(r, m, level, buf, sizeof buf);
+                if (why == NULL)
+                    why = refserver_cannot(r->suite.models[m], &r->suite.workloads[w]);
                 if (why != NULL)
                     summary_skip(&r->sum, r->suite.models[m], r->suite.workloads[w].name, level,
                                  r->suite.trials, why);
@@ -619,7 +634,9 @@ static void run_plan(struct runner *r)
             kept[i] = NULL;
             continue;
         }
-        if (!r->model_ok[plan[i].model]) {
+        if (!r->model_ok[plan[i].model] ||
+            refserver_cannot(r->suite.models[plan[i].model],
+                             &r->suite.workloads[plan[i].workload]) != NULL) {
             r->total--;
             continue;
         }

@@ -140,12 +140,19 @@ static double tv_s(struct timeval tv)
  * processes each round down to nothing. /proc's window figures are the
  * fallback when there is no rusage (a server that could not be reaped). */
 static json_t *server_figures(const struct server *s, const struct procmon_summary *ps,
-                              json_t *stats)
+                              json_t *stats, json_t *ioload)
 {
     double user = ps->cpu_user_s, sys = ps->cpu_sys_s;
     long vol = ps->ctx_voluntary, invol = ps->ctx_involuntary;
     json_t *per_request = json_null();
-    if (s->have_ru) {
+    json_int_t measured = json_integer_value(json_object_get(json_object_get(ioload, "totals"),
+                                                             "requests"));
+    if (stats == NULL && measured > 0) {
+        /* A reference server (nginx, the floor) has no /stats: its CPU over
+         * the measured window, sampled from /proc, per request ioload
+         * completed in that window (ticks of 10 ms: coarser, but fair). */
+        per_request = json_real((user + sys) * 1e6 / (double)measured);
+    } else if (s->have_ru) {
         user = tv_s(s->ru.ru_utime);
         sys = tv_s(s->ru.ru_stime);
         vol = s->ru.ru_nvcsw;
@@ -170,7 +177,7 @@ json_t *runrecord_server(const struct server *s, const struct run_result *res, j
     if (res->pm == NULL)
         return exit;
     struct procmon_summary ps = procmon_summarise(res->pm, res->window_from, res->window_to);
-    json_t *fig = server_figures(s, &ps, res->server_stats);
+    json_t *fig = server_figures(s, &ps, res->server_stats, res->ioload);
     json_object_update(fig, exit);
     json_decref(exit);
     return fig;

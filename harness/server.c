@@ -1,12 +1,17 @@
 /* server: start, watch and stop ioserve (see server.h). */
 #include "server.h"
 
+#include "atomicfile.h"
 #include "child.h"
 #include "procmon.h"
+#include "refserver.h"
 #include "util.h"
 #include "verify.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +40,18 @@ static bool answers_stats(int port)
     return st != NULL;
 }
 
+/* A reference server has no /stats: it is up once it accepts. */
+static bool accepts(const char *host, int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && inet_pton(AF_INET, host, &a.sin_addr) == 1 &&
+              connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
 static void ended_at_startup(struct server *s, int status, const char *log, char *err,
                              size_t errlen)
 {
@@ -48,7 +65,7 @@ static void ended_at_startup(struct server *s, int status, const char *log, char
 /* Polls until the server answers, ends, or the time is up. 0, 1 when it
  * ended (err set), -1 when it did not come up. */
 static int await_ready(const struct server_conf *c, struct server *s, const char *port_file,
-                       const char *log, char *err, size_t errlen)
+                       bool reference, const char *log, char *err, size_t errlen)
 {
     int64_t deadline = util_now_ms() + SERVER_START_TIMEOUT_MS;
     while (util_now_ms() < deadline && !*c->cancel) {
@@ -59,7 +76,7 @@ static int await_ready(const struct server_conf *c, struct server *s, const char
         }
         if (s->port == 0)
             s->port = read_port(port_file);
-        if (s->port != 0 && answers_stats(s->port))
+        if (s->port != 0 && (reference ? accepts(c->host, s->port) : answers_stats(s->port)))
             return 0;
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
@@ -71,6 +88,23 @@ static int await_ready(const struct server_conf *c, struct server *s, const char
     return -1;
 }
 
+/* A reference server's command line on a port chosen here, written to
+ * port_file as ioserve would. 0, or -1 with err. */
+static int start_reference(const struct server_conf *c, const char *name, const char *port_file,
+                           char *words, char **argv, char *err, size_t errlen)
+{
+    char text[16];
+    int port = refserver_free_port(c->host);
+    int n = snprintf(text, sizeof text, "%d\n", port);
+    if (port == 0 ||
+        refserver_argv(name, c->bin, c->dir, c->host, port, words, 3 * PATH_MAX, argv, 8) < 0 ||
+        atomicfile_write(port_file, text, (size_t)n) != 0) {
+        snprintf(err, errlen, "cannot prepare %s: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int server_start(const struct server_conf *c, const char *model, const char *log, struct server *s,
                  char *err, size_t errlen)
 {
@@ -80,15 +114,19 @@ int server_start(const struct server_conf *c, const char *model, const char *log
         snprintf(err, errlen, "cannot remove the old port file: %s", strerror(errno));
         return -1;
     }
-    char *argv[] = {(char *)c->bin, "--model", (char *)model, "--host",  (char *)c->host,
-                    "--port",       "0",       "--port-file", port_file, NULL};
+    char *ioserve[] = {(char *)c->bin, "--model", (char *)model, "--host",  (char *)c->host,
+                       "--port",       "0",       "--port-file", port_file, NULL};
+    char *ref[8], words[3 * PATH_MAX];
+    bool reference = refserver_is(model);
+    if (reference && start_reference(c, model, port_file, words, ref, err, errlen) < 0)
+        return -1;
     *s = (struct server){.pid = -1};
-    s->pid = procmon_spawn_on(argv, c->cpus, NULL, log);
+    s->pid = procmon_spawn_on(reference ? ref : ioserve, c->cpus, NULL, log);
     if (s->pid < 0) {
         snprintf(err, errlen, "cannot start %s: %s", c->bin, strerror(errno));
         return -1;
     }
-    int rc = await_ready(c, s, port_file, log, err, errlen);
+    int rc = await_ready(c, s, port_file, reference, log, err, errlen);
     if (rc < 0) {
         bool killed;
         procmon_stop(s->pid, SERVER_KILL_MS, &(int){0}, NULL, &killed);
