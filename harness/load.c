@@ -94,7 +94,7 @@ static void build_argv(const struct load_conf *c, const struct suite_run *sr, in
     snprintf(t->dur, sizeof t->dur, "%g", su->duration_s);
     snprintf(t->warm, sizeof t->warm, "%g", su->warmup_s);
     snprintf(t->tmo, sizeof t->tmo, "%g", su->timeout_s);
-    snprintf(t->idle, sizeof t->idle, "%d", share(w->idle, k, n));
+    snprintf(t->idle, sizeof t->idle, "%d", share(sr->idle, k, n));
     snprintf(t->rate, sizeof t->rate, "%.17g", sr->rate / n);
     char **a = put_via(c, t, k, t->argv);
     const char *fixed[] = {c->bin,  "--json",     t->json,      "-c",   t->conc,
@@ -104,7 +104,7 @@ static void build_argv(const struct load_conf *c, const struct suite_run *sr, in
         *a++ = (char *)*f;
     if (!w->keepalive)
         *a++ = "--no-keepalive";
-    if (share(w->idle, k, n) > 0) {
+    if (share(sr->idle, k, n) > 0) {
         *a++ = "--idle";
         *a++ = t->idle;
     }

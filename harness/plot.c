@@ -104,7 +104,8 @@ size_t plot_names(json_t *summary, const char *key, const char **out, size_t cap
         const char *v = json_string_value(json_object_get(run, key));
         /* An offered-load point is drawn on its workload's offered-load
          * chart (chart_offered), not as a workload of its own. */
-        if (v == NULL || (strcmp(key, "workload") == 0 && json_object_get(run, "offered_of")))
+        if (v == NULL || (strcmp(key, "workload") == 0 && (json_object_get(run, "offered_of") ||
+                                                             json_object_get(run, "idle_of"))))
             continue;
         size_t j = 0;
         while (j < n && j < cap && strcmp(out[j], v) != 0)
@@ -795,16 +796,16 @@ static void chart_memory(struct plotter *p)
                  "server peak RSS against open connections (all workloads)", NULL);
 }
 
-size_t plot_offered_cases(json_t *summary, const char *base, const char **out, double *frac,
-                            size_t cap)
+size_t plot_axis_cases(json_t *summary, const char *of_key, const char *base,
+                       const char *value_key, const char **out, double *vals, size_t cap)
 {
     size_t n = 0, i;
     json_t *run;
     json_array_foreach(json_object_get(summary, "runs"), i, run)
     {
-        const char *of = json_string_value(json_object_get(run, "offered_of"));
+        const char *of = json_string_value(json_object_get(run, of_key));
         const char *wl = json_string_value(json_object_get(run, "workload"));
-        double f = json_number_value(json_object_get(run, "offered_fraction"));
+        double v = json_number_value(json_object_get(run, value_key));
         if (of == NULL || wl == NULL || strcmp(of, base) != 0)
             continue;
         size_t j = 0;
@@ -812,13 +813,13 @@ size_t plot_offered_cases(json_t *summary, const char *base, const char **out, d
             j++;
         if (j < n || n == cap)
             continue;
-        /* Insertion by fraction. */
-        for (j = n; j > 0 && frac[j - 1] > f; j--) {
+        /* Insertion by value. */
+        for (j = n; j > 0 && vals[j - 1] > v; j--) {
             out[j] = out[j - 1];
-            frac[j] = frac[j - 1];
+            vals[j] = vals[j - 1];
         }
         out[j] = wl;
-        frac[j] = f;
+        vals[j] = v;
         n++;
     }
     return n;
@@ -855,7 +856,8 @@ static void chart_offered(struct plotter *p, const char *base)
 {
     const char *cases[PLOT_MAX_LEVELS];
     double frac[PLOT_MAX_LEVELS];
-    size_t nc = plot_offered_cases(p->summary, base, cases, frac, PLOT_MAX_LEVELS);
+    size_t nc = plot_axis_cases(p->summary, "offered_of", base, "offered_fraction", cases, frac,
+                                 PLOT_MAX_LEVELS);
     long levels[PLOT_MAX_LEVELS];
     size_t nl = nc > 0 ? plot_levels(p->summary, NULL, cases[0], levels, PLOT_MAX_LEVELS) : 0;
     for (size_t l = 0; l < nl; l++) {
@@ -894,10 +896,53 @@ static void chart_offered(struct plotter *p, const char *base)
     }
 }
 
-/* The workloads with offered-load points, each once. */
-static size_t offered_bases(json_t *summary, const char **out, size_t cap)
+/* Throughput against idle connections beside a fixed busy load, per model
+ * (the figure Gammo et al. drew for select, poll and epoll). */
+static void chart_idle(struct plotter *p, const char *base)
 {
-    return plot_names(summary, "offered_of", out, cap);
+    const char *cases[PLOT_MAX_LEVELS];
+    double idle[PLOT_MAX_LEVELS];
+    size_t nc = plot_axis_cases(p->summary, "idle_of", base, "idle_connections", cases, idle,
+                                PLOT_MAX_LEVELS);
+    long levels[PLOT_MAX_LEVELS];
+    size_t nl = nc > 0 ? plot_levels(p->summary, NULL, cases[0], levels, PLOT_MAX_LEVELS) : 0;
+    for (size_t l = 0; l < nl; l++) {
+        struct chart ch;
+        if (chart_open(p, &ch) != 0)
+            return;
+        p->saturated_points = 0;
+        for (size_t m = 0; m < p->nmodels; m++) {
+            char rows[PLOT_MAX_LEVELS * 96];
+            size_t used = 0;
+            for (size_t c = 0; c < nc; c++) {
+                struct plot_stat t =
+                    plot_stat(p->summary, p->models[m], cases[c], levels[l], "throughput_rps");
+                if (t.n == 0)
+                    continue;
+                size_t sat = plot_saturated(p->summary, p->models[m], cases[c], levels[l]);
+                p->saturated_points += sat > 0;
+                used += (size_t)snprintf(rows + used, sizeof rows - used,
+                                         "%.0f %.6g %.6g %.6g %d\n", idle[c], t.median, t.min,
+                                         t.max, sat > 0);
+            }
+            if (used == 0)
+                continue;
+            dat_label(ch.f, p->models[m]);
+            fprintf(ch.f, "\n%s\n\n", rows);
+            ch.nseries++;
+        }
+        char name[160], title[256], slug[128], vars[512];
+        plot_slug(base, slug, sizeof slug);
+        snprintf(name, sizeof name, "idle-%s-c%ld", slug, levels[l]);
+        snprintf(title, sizeof title,
+                 "%s: throughput of %ld busy connections against idle connections beside them",
+                 base, levels[l]);
+        snprintf(vars, sizeof vars,
+                 "nsat=%d; hollowkey='hollow: lower bound, ioload saturated'; subtitle='idle: "
+                 "one request each, then silent; medians of the trials, min..max shown'",
+                 p->saturated_points);
+        finish_chart(p, &ch, "idle.gp", name, title, vars);
+    }
 }
 
 /* The per-case charts of each workload; "unanswered" only where a
@@ -994,9 +1039,12 @@ int plot_main(int argc, char **argv)
         chart_spectrum(&p, workloads[w], slug);
     }
     const char *bases[PLOT_MAX_NAMES];
-    size_t nb = offered_bases(p.summary, bases, PLOT_MAX_NAMES);
+    size_t nb = plot_names(p.summary, "offered_of", bases, PLOT_MAX_NAMES);
     for (size_t b = 0; b < nb && b < PLOT_MAX_NAMES; b++)
         chart_offered(&p, bases[b]);
+    nb = plot_names(p.summary, "idle_of", bases, PLOT_MAX_NAMES);
+    for (size_t b = 0; b < nb && b < PLOT_MAX_NAMES; b++)
+        chart_idle(&p, bases[b]);
     chart_memory(&p);
     json_decref(p.summary);
     printf("plot: %d charts (PNG and SVG) in %s\n", p.charts, p.plots);

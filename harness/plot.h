@@ -16,8 +16,8 @@
 json_t *plot_load_summary(const char *dir, char *err, size_t errlen);
 /* The distinct values of the string field key ("model", "workload") over
  * summary's runs, in order of first appearance; pointers into summary.
- * Offered-load points (runs with offered_of) are not listed as workloads:
- * their workload's offered-load chart draws them. Returns how many (at
+ * Points of an extra axis (runs with offered_of or idle_of) are not listed
+ * as workloads: their workload's offered-load or idle chart draws them. Returns how many (at
  * most cap are stored). */
 size_t plot_names(json_t *summary, const char *key, const char **out, size_t cap);
 /* The distinct concurrency levels, ascending, at which model (NULL: any)
@@ -45,11 +45,12 @@ size_t plot_saturated(json_t *summary, const char *model, const char *workload, 
 /* Copies s into buf keeping [A-Za-z0-9-] and turning anything else into
  * '-', for file names that LaTeX, gnuplot and shells take as they are. */
 char *plot_slug(const char *s, char *buf, size_t cap);
-/* The offered-load cases of one workload (runs whose offered_of is base):
- * their case names ("base@50%") and fractions, by fraction ascending.
- * Returns how many (at most cap). */
-size_t plot_offered_cases(json_t *summary, const char *base, const char **out, double *frac,
-                          size_t cap);
+/* The cases of one workload's extra axis (runs whose of_key, "offered_of"
+ * or "idle_of", is base): their case names ("base@50%", "base@1000idle")
+ * and values of value_key ("offered_fraction", "idle_connections"),
+ * ascending. Returns how many (at most cap). */
+size_t plot_axis_cases(json_t *summary, const char *of_key, const char *base,
+                       const char *value_key, const char **out, double *vals, size_t cap);
 /* The directory holding the gnuplot scripts: $IOBENCH_PLOTS_DIR, else the
  * source tree's plots/. */
 const char *plot_scripts_dir(void);

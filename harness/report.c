@@ -514,7 +514,8 @@ static void section_offered(struct doc *d, json_t *s, const char **models, size_
     for (size_t b = 0; b < nb && b < REPORT_MAX_NAMES; b++) {
         const char *cases[REPORT_MAX_LEVELS];
         double frac[REPORT_MAX_LEVELS];
-        size_t nc = plot_offered_cases(s, bases[b], cases, frac, REPORT_MAX_LEVELS);
+        size_t nc = plot_axis_cases(s, "offered_of", bases[b], "offered_fraction", cases, frac,
+                                    REPORT_MAX_LEVELS);
         long levels[REPORT_MAX_LEVELS];
         size_t nl = nc ? plot_levels(s, NULL, cases[0], levels, REPORT_MAX_LEVELS) : 0;
         char title[256], slug[128];
@@ -555,6 +556,73 @@ static void section_offered(struct doc *d, json_t *s, const char **models, size_
             snprintf(name, sizeof name, "offered-%s-c%ld", slug, levels[l]);
             snprintf(caption, sizeof caption, "%s: latency, achieved rate and send lag against "
                      "offered load", bases[b]);
+            doc_image(d, name, caption);
+        }
+    }
+}
+
+static const char *const idle_head[] = {"model", "idle", "req/s", "min..max", "x no idle",
+                                        "p99 µs"};
+#define IDLE_COLS (sizeof idle_head / sizeof idle_head[0])
+
+/* Idle-connection workloads: every model's throughput at every idle level,
+ * as a ratio to its own throughput with none, and the chart. */
+static void section_idle(struct doc *d, json_t *s, const char **models, size_t nm)
+{
+    const char *bases[REPORT_MAX_NAMES];
+    size_t nb = plot_names(s, "idle_of", bases, REPORT_MAX_NAMES);
+    for (size_t b = 0; b < nb && b < REPORT_MAX_NAMES; b++) {
+        const char *cases[REPORT_MAX_LEVELS];
+        double idle[REPORT_MAX_LEVELS];
+        size_t nc = plot_axis_cases(s, "idle_of", bases[b], "idle_connections", cases, idle,
+                                    REPORT_MAX_LEVELS);
+        long levels[REPORT_MAX_LEVELS];
+        size_t nl = nc ? plot_levels(s, NULL, cases[0], levels, REPORT_MAX_LEVELS) : 0;
+        char title[256], slug[128];
+        snprintf(title, sizeof title, "Workload %s (idle connections)", bases[b]);
+        doc_heading(d, 1, title);
+        doc_para(d, "A fixed busy load, and beside it idle keep-alive connections that sent one "
+                    "request and stay silent: what an idle connection costs each model (Gammo "
+                    "et al., OLS 2004, measured select and poll against epoll this way).");
+        plot_slug(bases[b], slug, sizeof slug);
+        for (size_t l = 0; l < nl; l++) {
+            char(*cells)[REPORT_CELL] = calloc((nm * nc + 1) * IDLE_COLS, REPORT_CELL);
+            if (cells == NULL)
+                return;
+            for (size_t c = 0; c < IDLE_COLS; c++)
+                snprintf(cells[c], REPORT_CELL, "%s", idle_head[c]);
+            size_t rows = 1;
+            for (size_t m = 0; m < nm; m++) {
+                double base = 0;
+                for (size_t c = 0; c < nc; c++) {
+                    struct plot_stat t =
+                        plot_stat(s, models[m], cases[c], levels[l], "throughput_rps");
+                    struct plot_stat p99 =
+                        plot_stat(s, models[m], cases[c], levels[l], "latency_us.p99");
+                    if (t.n == 0)
+                        continue;
+                    if (idle[c] == 0)
+                        base = t.median;
+                    bool sat = plot_saturated(s, models[m], cases[c], levels[l]) > 0;
+                    char(*row)[REPORT_CELL] = &cells[rows * IDLE_COLS];
+                    snprintf(row[0], REPORT_CELL, "%s", models[m]);
+                    snprintf(row[1], REPORT_CELL, "%.0f", idle[c]);
+                    snprintf(row[2], REPORT_CELL, "%.0f%s", t.median,
+                             sat ? FINDINGS_LOWER_BOUND_MARK : "");
+                    snprintf(row[3], REPORT_CELL, "%.0f..%.0f", t.min, t.max);
+                    snprintf(row[4], REPORT_CELL, base > 0 ? "%.2f" : "-", t.median / base);
+                    snprintf(row[5], REPORT_CELL, p99.n ? "%.0f" : "-", p99.median);
+                    rows++;
+                }
+            }
+            doc_para(d, "%ld busy connections.", levels[l]);
+            if (rows > 1)
+                doc_table(d, "lrrrrr", IDLE_COLS, rows, cells);
+            free(cells);
+            char name[192], caption[256];
+            snprintf(name, sizeof name, "idle-%s-c%ld", slug, levels[l]);
+            snprintf(caption, sizeof caption, "%s: throughput against idle connections",
+                     bases[b]);
             doc_image(d, name, caption);
         }
     }
@@ -697,6 +765,7 @@ static int write_docs(json_t *s, const char *dir)
     section_method(&d, s);
     section_workloads(&d, s, models, nm, workloads, nw);
     section_offered(&d, s, models, nm);
+    section_idle(&d, s, models, nm);
     section_other_charts(&d);
     section_verify(&d, s);
     section_failures(&d, s);

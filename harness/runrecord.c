@@ -14,6 +14,9 @@ char *runrecord_id(const struct suite *s, const struct suite_run *sr, char *buf,
     if (sr->offered >= 0)
         snprintf(buf, cap, "%s-%s-c%d-o%03.0f-t%d", s->models[sr->model], w->name, sr->level,
                  w->offered[sr->offered] * 100, sr->trial);
+    else if (sr->idle_axis)
+        snprintf(buf, cap, "%s-%s-c%d-i%d-t%d", s->models[sr->model], w->name, sr->level,
+                 sr->idle, sr->trial);
     else
         snprintf(buf, cap, "%s-%s-c%d-t%d", s->models[sr->model], w->name, sr->level, sr->trial);
     return buf;
@@ -29,6 +32,8 @@ json_t *runrecord_new(const struct suite *s, const struct suite_run *sr, const c
     char wname[SUITE_NAME_MAX + 16];
     if (sr->offered >= 0)
         snprintf(wname, sizeof wname, "%s@%.0f%%", w->name, w->offered[sr->offered] * 100);
+    else if (sr->idle_axis)
+        snprintf(wname, sizeof wname, "%s@%didle", w->name, sr->idle);
     else
         snprintf(wname, sizeof wname, "%s", w->name);
     char file[PATH_MAX];
@@ -36,10 +41,12 @@ json_t *runrecord_new(const struct suite *s, const struct suite_run *sr, const c
     json_t *run = json_pack(
         "{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:n,s:s,s:n,s:s,s:n,s:n,s:n,s:n,s:n,s:n}", "id", id,
         "model", s->models[sr->model], "workload", wname, "concurrency", sr->level, "trial",
-        sr->trial, "idle_connections", w->idle, "slow_clients", w->slow_clients, "open_connections",
-        sr->level + w->idle + w->slow_clients, "load_tasks", load_tasks, "load_threads", "status",
+        sr->trial, "idle_connections", sr->idle, "slow_clients", w->slow_clients, "open_connections",
+        sr->level + sr->idle + w->slow_clients, "load_tasks", load_tasks, "load_threads", "status",
         "ok", "error", "file", file, "throughput_rps", "successes", "requests", "errors",
         "latency_us", "server");
+    if (run != NULL && sr->idle_axis)
+        json_object_set_new(run, "idle_of", json_string(w->name));
     if (run != NULL && sr->offered >= 0) {
         /* offered_rps is fixed when the run starts, from the capacity. */
         json_object_set_new(run, "offered_of", json_string(w->name));

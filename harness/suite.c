@@ -89,6 +89,34 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *where
     return 0;
 }
 
+/* "idle_levels": the idle-connection axis, ascending, instead of "idle". */
+static int load_idle_levels(struct suite_workload *w, json_t *jw, const char *where,
+                            const char *file, char *err, size_t errlen)
+{
+    json_t *lv = json_object_get(jw, "idle_levels");
+    w->n_idle_levels = 0;
+    if (lv == NULL)
+        return 0;
+    if (!json_is_array(lv) || json_array_size(lv) == 0 || json_array_size(lv) > SUITE_MAX_LEVELS)
+        return fail(err, errlen, file, "%sidle_levels: expected 1 to %d idle-connection counts",
+                    where, SUITE_MAX_LEVELS);
+    if (w->idle > 0 || json_object_get(jw, "offered") != NULL)
+        return fail(err, errlen, file, "%sidle_levels: excludes idle and offered", where);
+    size_t k;
+    json_t *v;
+    json_array_foreach(lv, k, v)
+    {
+        json_int_t n = json_integer_value(v);
+        if (!json_is_integer(v) || n < 0 || n > 100000 ||
+            (k > 0 && n <= w->idle_levels[k - 1]))
+            return fail(err, errlen, file,
+                        "%sidle_levels[%zu]: expected ascending integers in [0, 100000]", where, k);
+        w->idle_levels[k] = (int)n;
+    }
+    w->n_idle_levels = (int)json_array_size(lv);
+    return 0;
+}
+
 /* "offered": fractions in (0, 4] of the capacity measured by the workload
  * "capacity_from" names (resolved once every workload is loaded). */
 static int load_offered(struct suite_workload *w, json_t *jw, const char *where, const char *file,
@@ -164,7 +192,7 @@ static int load_workload(struct suite_workload *w, json_t *jw, int i, const char
 {
     static const char *const keys[] = {
         "name",   "path",        "keepalive", "idle",    "slow_clients",  "levels",
-        "description", "rate",   "offered",   "capacity_from", NULL};
+        "description", "rate",   "offered",   "capacity_from", "idle_levels", NULL};
     char where[64];
     snprintf(where, sizeof where, "workloads[%d].", i);
     if (!json_is_object(jw))
@@ -204,6 +232,8 @@ static int load_workload(struct suite_workload *w, json_t *jw, int i, const char
         w->levels[k] = (int)json_integer_value(lv);
     }
     w->n_levels = (int)json_array_size(levels);
+    if (load_idle_levels(w, jw, where, file, err, errlen) < 0)
+        return -1;
     return load_offered(w, jw, where, file, err, errlen);
 }
 
@@ -415,10 +445,13 @@ int suite_cap(const struct suite *s, const char *model)
     return cap != NULL ? (int)json_integer_value(cap) : 0;
 }
 
-/* How many runs one workload at one level adds per trial and model. */
+/* How many runs one workload at one level adds per trial and model: one
+ * per offered fraction or idle level, else one. */
 static size_t points(const struct suite_workload *w)
 {
-    return w->n_offered > 0 ? (size_t)w->n_offered : 1;
+    return w->n_offered > 0       ? (size_t)w->n_offered
+           : w->n_idle_levels > 0 ? (size_t)w->n_idle_levels
+                                  : 1;
 }
 
 struct suite_run *suite_plan(const struct suite *s, const bool *model_enabled, size_t *n)
@@ -446,7 +479,9 @@ struct suite_run *suite_plan(const struct suite *s, const bool *model_enabled, s
                             continue;
                         runs[k++] = (struct suite_run){
                             .model = m, .workload = w, .level = level, .trial = t,
-                            .offered = wl->n_offered > 0 ? (int)o : -1, .rate = wl->rate};
+                            .offered = wl->n_offered > 0 ? (int)o : -1, .rate = wl->rate,
+                            .idle = wl->n_idle_levels > 0 ? wl->idle_levels[o] : wl->idle,
+                            .idle_axis = wl->n_idle_levels > 0};
                     }
     }
     *n = k;

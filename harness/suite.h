@@ -33,6 +33,10 @@ struct suite_workload {
     double offered[SUITE_MAX_LEVELS];
     int n_offered;
     int capacity_from; /* index into suite.workloads, or -1 */
+    /* Or the idle-connection axis: the busy load held fixed, these idle
+     * keep-alive connections beside it (instead of "idle"). */
+    int idle_levels[SUITE_MAX_LEVELS];
+    int n_idle_levels;
 };
 
 struct suite {
@@ -60,6 +64,8 @@ struct suite_run {
     int trial;    /* 1-based */
     int offered;  /* index into the workload's offered fractions, or -1 */
     double rate;  /* open loop: requests/s in all, fixed when the run starts */
+    int idle;     /* idle connections beside the busy ones */
+    bool idle_axis; /* idle comes from the workload's idle_levels */
 };
 
 /* The file a suite argument names: NAME is harness/suites/NAME.json under

@@ -172,3 +172,66 @@ Test(offered, impossible_capacities_are_refused_before_any_load)
         cr_expect_neq(stat(args, &st), 0, "case %zu: a results directory was made", i);
     }
 }
+
+/* The idle-connection axis: each idle level is a case of its own, and the
+ * idle connections really are held open beside the busy ones. */
+Test(offered, idle_levels_hold_that_many_connections_beside_the_busy_ones)
+{
+    write_suite("idle", "{\"name\": \"beside\", \"path\": \"/\", \"levels\": [4],"
+                        " \"idle_levels\": [0, 40]}");
+    char args[600];
+    snprintf(args, sizeof args, "run --quiet --suite %s/idle.json --out %s/res", tmpdir, tmpdir);
+    cr_assert_eq(iobench(args), 0, "iobench run: %s", file_text("err"));
+    snprintf(args, sizeof args, "%s/res/latest/summary.json", tmpdir);
+    json_t *s = json_load_file(args, 0, NULL);
+    cr_assert_not_null(s);
+    json_t *runs = json_object_get(s, "runs");
+    cr_expect_eq(json_array_size(runs), 4, "2 models x 2 idle levels");
+    size_t i;
+    json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        const char *id = json_string_value(json_object_get(r, "id"));
+        json_int_t idle = json_integer_value(json_object_get(r, "idle_connections"));
+        cr_expect_str_eq(json_string_value(json_object_get(r, "idle_of")), "beside", "%s", id);
+        cr_expect_str_eq(json_string_value(json_object_get(r, "status")), "ok", "%s", id);
+        char want[64];
+        snprintf(want, sizeof want, "beside@%" JSON_INTEGER_FORMAT "idle", idle);
+        cr_expect_str_eq(json_string_value(json_object_get(r, "workload")), want, "%s", id);
+        /* ioload's own count of idle connections that were answered. */
+        char path[512];
+        snprintf(path, sizeof path, "%s/res/latest/%s", tmpdir,
+                 json_string_value(json_object_get(r, "file")));
+        json_t *f = json_load_file(path, 0, NULL);
+        cr_assert_not_null(f, "%s", path);
+        json_t *est = json_object_get(json_object_get(json_object_get(f, "ioload"), "totals"),
+                                      "idle_established");
+        cr_expect_eq(json_integer_value(est), idle, "%s: %" JSON_INTEGER_FORMAT " established",
+                     id, json_integer_value(est));
+        json_decref(f);
+    }
+    json_decref(s);
+    snprintf(args, sizeof args, "plot %s/res/latest", tmpdir);
+    cr_assert_eq(iobench(args), 0, "iobench plot: %s", file_text("err"));
+    struct stat st;
+    snprintf(args, sizeof args, "%s/res/latest/plots/idle-beside-c4.png", tmpdir);
+    cr_expect_eq(stat(args, &st), 0, "no idle chart");
+}
+
+Test(offered, idle_levels_that_cannot_be_are_refused)
+{
+    static const char *const bad[] = {
+        "{\"name\": \"w\", \"path\": \"/\", \"levels\": [4], \"idle\": 5, \"idle_levels\": [0, 9]}",
+        "{\"name\": \"w\", \"path\": \"/\", \"levels\": [4], \"idle_levels\": [10, 5]}",
+        "{\"name\": \"w\", \"path\": \"/\", \"levels\": [4], \"idle_levels\": []}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_suite("bad", bad[i]);
+        char args[600];
+        snprintf(args, sizeof args, "run --quiet --suite %s/bad.json --out %s/bad-res", tmpdir,
+                 tmpdir);
+        cr_expect_neq(iobench(args), 0, "case %zu accepted", i);
+        cr_expect_not_null(strstr(file_text("err"), "idle_levels"), "case %zu: %s", i,
+                           file_text("err"));
+    }
+}
