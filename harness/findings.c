@@ -93,18 +93,28 @@ static void sb_case(struct sbuf *sb, json_t *s, const char *model, const char *w
     long trials[FND_MAX_TRIALS];
     size_t n = 0, i;
     json_t *run;
+    char prefix[256] = "";
     json_array_foreach(json_object_get(s, "runs"), i, run)
     {
         const char *st = json_string_value(json_object_get(run, "status"));
         const char *m = json_string_value(json_object_get(run, "model"));
         const char *w = json_string_value(json_object_get(run, "workload"));
-        if (n < FND_MAX_TRIALS && st && m && w && strcmp(st, "ok") == 0 &&
+        const char *id = json_string_value(json_object_get(run, "id"));
+        if (n < FND_MAX_TRIALS && st && m && w && id && strcmp(st, "ok") == 0 &&
             strcmp(m, model) == 0 && strcmp(w, workload) == 0 &&
-            json_integer_value(json_object_get(run, "concurrency")) == conc)
+            json_integer_value(json_object_get(run, "concurrency")) == conc) {
             trials[n++] = (long)json_integer_value(json_object_get(run, "trial"));
+            /* The id up to its trial: an axis case's id names its point
+             * (-o050, -i1000) where the workload field has "@". */
+            const char *t = strrchr(id, 't');
+            snprintf(prefix, sizeof prefix, "%.*s", t ? (int)(t - id) : 0, id);
+        }
     }
     qsort(trials, n, sizeof *trials, cmp_long);
-    sb_add(sb, "%s-%s-c%ld-t", model, workload, conc);
+    if (prefix[0] != '\0')
+        sb_add(sb, "%st", prefix);
+    else
+        sb_add(sb, "%s-%s-c%ld-t", model, workload, conc);
     if (n > 1 && trials[n - 1] - trials[0] == (long)n - 1) {
         sb_add(sb, "%ld..t%ld", trials[0], trials[n - 1]);
         return;
@@ -369,8 +379,44 @@ static void collapse_extras(struct fctx *c, const struct rule *r, size_t m, cons
     }
 }
 
+/* On an idle-connection axis: throughput at the most idle connections
+ * against the same model's with the fewest. */
+static void collapse_idle(struct fctx *c, const struct rule *r, size_t m, const char *base)
+{
+    const char *cases[FND_MAX_LEVELS];
+    double idle[FND_MAX_LEVELS];
+    size_t nc = plot_axis_cases(c->s, "idle_of", base, "idle_connections", cases, idle,
+                                FND_MAX_LEVELS);
+    long levels[FND_MAX_LEVELS];
+    size_t nl = nc >= 2 ? plot_levels(c->s, NULL, cases[0], levels, FND_MAX_LEVELS) : 0;
+    for (size_t l = 0; l < nl; l++) {
+        struct cdata lo, hi;
+        if (!case_get(c->s, c->models[m], cases[0], levels[l], &lo) ||
+            !case_get(c->s, c->models[m], cases[nc - 1], levels[l], &hi))
+            continue;
+        if (hi.tput.median == 0 || lo.tput.median == 0 || hi.sat > 0 ||
+            hi.tput.median >= r->threshold * lo.tput.median)
+            continue;
+        struct sbuf sb = {0};
+        sb_add(&sb, "%s falls on %s from %.0f req/s beside %.0f idle connections to %.0f beside "
+                    "%.0f (%s%.2fx) (runs ",
+               c->models[m], base, lo.tput.median, idle[0], hi.tput.median, idle[nc - 1],
+               lo.sat ? "at most " : "", hi.tput.median / lo.tput.median);
+        sb_case(&sb, c->s, c->models[m], cases[0], levels[l]);
+        sb_add(&sb, ", ");
+        sb_case(&sb, c->s, c->models[m], cases[nc - 1], levels[l]);
+        sb_add(&sb, ").");
+        emit(c, r, &sb);
+    }
+}
+
 static void rule_collapse(struct fctx *c, const struct rule *r)
 {
+    const char *bases[FND_MAX_NAMES];
+    size_t nb = plot_names(c->s, "idle_of", bases, FND_MAX_NAMES);
+    for (size_t b = 0; b < nb && b < FND_MAX_NAMES; b++)
+        for (size_t m = 0; m < c->nm; m++)
+            collapse_idle(c, r, m, bases[b]);
     for (size_t w = 0; w < c->nw; w++) {
         json_t *def = workload_def(c->s, c->workloads[w]);
         for (size_t m = 0; m < c->nm; m++) {
@@ -440,21 +486,33 @@ static void rule_load_limited(struct fctx *c, const struct rule *r)
     if (sat == 0)
         return;
     struct sbuf sb = {0}, where = {0};
-    for (size_t w = 0; w < c->nw; w++) {
+    /* Every case name, the points of offered-load and idle axes included. */
+    const char *all[FND_MAX_NAMES];
+    size_t nall = 0;
+    json_array_foreach(json_object_get(c->s, "runs"), i, run)
+    {
+        const char *wl = json_string_value(json_object_get(run, "workload"));
+        size_t k = 0;
+        while (wl && k < nall && strcmp(all[k], wl) != 0)
+            k++;
+        if (wl && k == nall && nall < FND_MAX_NAMES)
+            all[nall++] = wl;
+    }
+    for (size_t w = 0; w < nall; w++) {
         size_t nw_sat = 0, listed = 0;
         struct sbuf models = {0};
         for (size_t m = 0; m < c->nm; m++) {
             long levels[FND_MAX_LEVELS];
-            size_t nl = plot_levels(c->s, c->models[m], c->workloads[w], levels, FND_MAX_LEVELS),
+            size_t nl = plot_levels(c->s, c->models[m], all[w], levels, FND_MAX_LEVELS),
                    k = 0;
             for (size_t l = 0; l < nl; l++)
-                k += plot_saturated(c->s, c->models[m], c->workloads[w], levels[l]);
+                k += plot_saturated(c->s, c->models[m], all[w], levels[l]);
             if (k > 0)
                 sb_add(&models, "%s%s", listed++ ? ", " : "", c->models[m]);
             nw_sat += k;
         }
         if (nw_sat > 0)
-            sb_add(&where, "%s%s %zu (%s)", where.len ? "; " : "", c->workloads[w], nw_sat,
+            sb_add(&where, "%s%s %zu (%s)", where.len ? "; " : "", all[w], nw_sat,
                    models.b);
     }
     sb_add(&sb,
