@@ -40,10 +40,15 @@
 #include "net.h"
 #include "timerheap.h"
 
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "aio"
+
 #define SIG_ACCEPT (SIGRTMIN + 1)
 #define SIG_DONE (SIGRTMIN + 2)
 #define ACCEPT_BATCH 64
 #define SWEEP_US 1000000
+
+static long aio_threads = 256; /* --aio-threads: glibc's helper thread pool */
 
 struct aconn {
     struct conn *c;
@@ -193,10 +198,10 @@ static void accept_all(int lfd, const struct server_config *cfg, int64_t now)
             return;
         }
         struct aconn *a = L.count < cfg->max_conns ? calloc(1, sizeof *a) : NULL;
-        struct conn *c = a ? conn_new(fd, cfg, "aio", now) : NULL;
+        struct conn *c = a ? conn_new(fd, cfg, NAME, now) : NULL;
         if (!c) {
             free(a);
-            conn_reject(fd, "aio");
+            conn_reject(fd, NAME);
             continue;
         }
         a->c = c;
@@ -232,7 +237,7 @@ static int aio_serve(int lfd, const struct server_config *cfg)
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     struct aioinit init = {
-        .aio_threads = cfg->aio_threads, .aio_num = cfg->aio_threads, .aio_idle_time = 1};
+        .aio_threads = (int)aio_threads, .aio_num = (int)aio_threads, .aio_idle_time = 1};
     aio_init(&init);
     if (net_set_async(lfd, SIG_ACCEPT, true) < 0)
         return -1;
@@ -316,7 +321,12 @@ static int aio_serve(int lfd, const struct server_config *cfg)
 }
 
 const struct model model_aio = {
-    .name = "aio",
+    .name = NAME,
     .summary = "POSIX AIO (glibc helper threads), completions as realtime signals",
+    .flags = MODEL_HELPER_THREADS,
+    .options = (const struct model_option[]){{"aio-threads",
+                                              "glibc AIO thread pool size (default 256)", 1, 65536,
+                                              &aio_threads, false},
+                                             {0}},
     .serve = aio_serve,
 };

@@ -14,7 +14,11 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "loops.h"
 #include "net.h"
+
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "select"
 
 #define ACCEPT_BATCH 64
 
@@ -42,12 +46,12 @@ static void accept_all(struct loop *l, int lfd, const struct server_config *cfg,
         if (fd < 0)
             return; /* EAGAIN: backlog empty; EMFILE: one was shed */
         if (fd >= FD_SETSIZE || l->count >= cfg->max_conns) {
-            conn_reject(fd, "select");
+            conn_reject(fd, NAME);
             continue;
         }
-        struct conn *c = conn_new(fd, cfg, "select", now);
+        struct conn *c = conn_new(fd, cfg, NAME, now);
         if (!c) {
-            conn_reject(fd, "select");
+            conn_reject(fd, NAME);
             continue;
         }
         l->conns[fd] = c;
@@ -155,7 +159,9 @@ static int select_serve(int lfd, const struct server_config *cfg)
 }
 
 const struct model model_select = {
-    .name = "select",
+    .name = NAME,
     .summary = "one thread, non-blocking sockets, select()",
+    .flags = MODEL_LOOPS,
+    .options = (const struct model_option[]){LOOPS_WORKERS_OPTION, {0}},
     .serve = select_serve,
 };

@@ -33,8 +33,12 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "loops.h"
 #include "net.h"
 #include "timerheap.h"
+
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "sigio"
 
 #define ACCEPT_BATCH 64
 #define SIG_READY (SIGRTMIN + 1)
@@ -130,12 +134,12 @@ static void accept_all(int lfd, const struct server_config *cfg, int64_t now)
             return;
         }
         if (L.count >= cfg->max_conns || grow(fd) < 0 || net_set_async(fd, SIG_READY, true) < 0) {
-            conn_reject(fd, "sigio");
+            conn_reject(fd, NAME);
             continue;
         }
-        struct conn *c = conn_new(fd, cfg, "sigio", now);
+        struct conn *c = conn_new(fd, cfg, NAME, now);
         if (!c) {
-            conn_reject(fd, "sigio");
+            conn_reject(fd, NAME);
             continue;
         }
         L.slots[fd].c = c;
@@ -253,7 +257,9 @@ static int sigio_serve(int lfd, const struct server_config *cfg)
 }
 
 const struct model model_sigio = {
-    .name = "sigio",
+    .name = NAME,
     .summary = "signal-driven I/O: O_ASYNC, F_SETSIG realtime signals, sigtimedwait",
+    .flags = MODEL_LOOPS,
+    .options = (const struct model_option[]){LOOPS_WORKERS_OPTION, {0}},
     .serve = sigio_serve,
 };

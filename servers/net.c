@@ -24,7 +24,8 @@ int net_set_nonblock(int fd, bool on)
     return fcntl(fd, F_SETFL, fl);
 }
 
-int net_listen(const char *host, int port, int backlog, int *bound_port, char *err, size_t errlen)
+int net_listen(const char *host, int port, int backlog, bool reuseport, int *bound_port, char *err,
+               size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -48,6 +49,7 @@ int net_listen(const char *host, int port, int backlog, int *bound_port, char *e
         int one = 1;
         /* A restarted server must not wait out TIME_WAIT on its port. */
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            (!reuseport || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0) &&
             bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0)
             break;
         saved = errno;
@@ -145,7 +147,10 @@ int net_accept(int lfd, bool nonblock)
         return -1;
     close(reserve_fd);
     reserve_fd = -1;
-    /* Only this thread accepts, and poll saw a connection: no blocking. */
+    /* Only this thread accepts in this process, and poll saw a connection;
+     * with a blocking listener no other process accepts (net.h), so this
+     * cannot block; with a non-blocking one, a connection another process
+     * took first gives EAGAIN and reserve_lost takes the slot back. */
     int shed = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (shed < 0)
         return reserve_lost();
@@ -158,6 +163,7 @@ int net_accept(int lfd, bool nonblock)
     return -1;
 }
 
+#ifdef HAVE_F_SETSIG
 int net_set_async(int fd, int signo, bool nonblock)
 {
     if (fcntl(fd, F_SETOWN, getpid()) < 0 || fcntl(fd, F_SETSIG, signo) < 0)
@@ -169,3 +175,4 @@ int net_set_async(int fd, int signo, bool nonblock)
     fl = nonblock ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
     return fcntl(fd, F_SETFL, fl);
 }
+#endif
