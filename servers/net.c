@@ -93,7 +93,7 @@ static void set_nodelay(int fd)
  * does, now and then) in the moment between freeing the reserve's slot and
  * the accept that was to fill it. Nothing else would restore it, so take it
  * back here, now that descriptors are free again. */
-static int accepted(int fd)
+int net_accepted(int fd)
 {
     set_nodelay(fd);
     (void)net_reserve_fd(); /* failing, it is tried again at the next accept */
@@ -118,7 +118,7 @@ int net_accept(int lfd, bool nonblock)
     int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
     int fd = accept4(lfd, NULL, NULL, flags);
     if (fd >= 0)
-        return accepted(fd);
+        return net_accepted(fd);
     if (errno != EMFILE && errno != ENFILE)
         return -1;
     if (reserve_fd < 0)
@@ -142,7 +142,7 @@ int net_accept(int lfd, bool nonblock)
     /* Descriptors may have come back while we waited: serve, not shed. */
     fd = accept4(lfd, NULL, NULL, flags);
     if (fd >= 0)
-        return accepted(fd);
+        return net_accepted(fd);
     if (errno != EMFILE && errno != ENFILE)
         return -1;
     close(reserve_fd);

@@ -29,6 +29,11 @@ int net_reserve_fd(void);
  * process, so within one process one thread accepts. */
 int net_accept(int lfd, bool nonblock);
 
+/* What net_accept does to each connection it accepts (TCP_NODELAY, the
+ * reserve taken back), for a model that accepted fd itself (io_uring's
+ * multishot accept). Returns fd. */
+int net_accepted(int fd);
+
 /* Sets or clears O_NONBLOCK. */
 int net_set_nonblock(int fd, bool on);
 
