@@ -30,6 +30,7 @@
  * switched off (kernel.io_uring_disabled, a container's seccomp filter), so
  * the model checks at start and says why it cannot run. */
 #include <errno.h>
+#include <poll.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@
 /* user_data: a connection's address with the operation in the low bits. */
 enum { OP_RECV = 0, OP_SEND = 1, OP_TAG = 3 };
 #define UD_ACCEPT ((uint64_t)1 << 63)
+#define UD_LISTEN_POLL (UD_ACCEPT | 1)
 #define UD_IGNORE ((uint64_t)0) /* cancellations: nothing to do */
 
 static long sqpoll; /* --sqpoll */
@@ -84,6 +86,7 @@ struct loop {
     struct uconn *head;
     int count;
     bool accepting, draining;
+    bool out_of_fds; /* wait for a pending connection before accepting */
     int64_t drain_deadline;
 };
 
@@ -99,13 +102,22 @@ static struct io_uring_sqe *get_sqe(struct loop *l)
     return sqe;
 }
 
+/* The multishot accept; or, out of descriptors, a poll for the next
+ * pending connection: io_uring's accept takes a descriptor number before it
+ * looks at the queue, so with the table full it would fail at once, forever,
+ * with nothing even pending. */
 static void arm_accept(struct loop *l)
 {
     struct io_uring_sqe *sqe = get_sqe(l);
     if (!sqe)
         return; /* the next round tries again: accepting stays false */
-    io_uring_prep_multishot_accept(sqe, l->lfd, NULL, NULL, SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(sqe, UD_ACCEPT);
+    if (l->out_of_fds) {
+        io_uring_prep_poll_add(sqe, l->lfd, POLLIN);
+        io_uring_sqe_set_data64(sqe, UD_LISTEN_POLL);
+    } else {
+        io_uring_prep_multishot_accept(sqe, l->lfd, NULL, NULL, SOCK_CLOEXEC);
+        io_uring_sqe_set_data64(sqe, UD_ACCEPT);
+    }
     l->accepting = true;
 }
 
@@ -289,6 +301,7 @@ static void on_accept(struct loop *l, const struct io_uring_cqe *cqe, int64_t no
         int fd = net_accept(l->lfd, true);
         if (fd >= 0)
             admit(l, fd, now);
+        l->out_of_fds = fd < 0;
     }
 }
 
@@ -326,6 +339,10 @@ static void on_cqe(struct loop *l, const struct io_uring_cqe *cqe, int64_t now)
         return;
     if (ud == UD_ACCEPT) {
         on_accept(l, cqe, now);
+        return;
+    }
+    if (ud == UD_LISTEN_POLL) {
+        l->accepting = l->out_of_fds = false; /* a connection is pending: try */
         return;
     }
     struct uconn *u = (struct uconn *)(uintptr_t)(ud & ~(uint64_t)OP_TAG);
@@ -394,9 +411,13 @@ static int bufring_init(struct loop *l)
 {
     size_t ring_size = NBUFS * sizeof(struct io_uring_buf);
     void *r = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    l->bufs = malloc((size_t)NBUFS * BUF_SIZE);
-    if (r == MAP_FAILED || !l->bufs)
+    /* Populated at once: the kernel hands out the buffers in ring order,
+     * so the set would otherwise grow resident page by page for a while. */
+    void *b = mmap(NULL, (size_t)NBUFS * BUF_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (r == MAP_FAILED || b == MAP_FAILED)
         return -1;
+    l->bufs = b;
     l->bufring = r;
     struct io_uring_buf_reg reg = {
         .ring_addr = (unsigned long)(uintptr_t)r, .ring_entries = NBUFS, .bgid = BUF_GROUP};
@@ -420,7 +441,7 @@ static void start_drain(struct loop *l, int64_t now)
     l->draining = true;
     l->drain_deadline = now + (int64_t)l->cfg->drain_timeout_ms * 1000;
     if (l->accepting)
-        cancel(l, UD_ACCEPT);
+        cancel(l, l->out_of_fds ? UD_LISTEN_POLL : UD_ACCEPT);
     for (struct uconn *u = l->head, *next; u; u = next) {
         next = u->next;
         conn_drain(u->c);
@@ -501,7 +522,8 @@ static int uring_serve(int lfd, const struct server_config *cfg)
     while (l.head)
         release(&l, l.head);
     theap_free(&l.timers);
-    free(l.bufs);
+    if (l.bufs)
+        munmap(l.bufs, (size_t)NBUFS * BUF_SIZE);
     if (l.bufring)
         munmap(l.bufring, NBUFS * sizeof(struct io_uring_buf));
     return rc;
