@@ -755,7 +755,8 @@ static void check_models_built(struct runner *r, const char *list)
         if (!found) {
             json_object_set_new(r->verify, model,
                                 json_pack("{s:b,s:[s]}", "ok", 0, "failed_checks",
-                                          "not built: absent from ioserve --list-models"));
+                                          "not built or cannot run here: absent from ioserve "
+                                          "--list-models (--describe-models says why)"));
             fprintf(stderr, "iobench run: model %s is not in ioserve --list-models, skipped\n",
                     model);
         }
