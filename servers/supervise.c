@@ -7,12 +7,16 @@
  * stand for several children. */
 #include "supervise.h"
 
+#include "stats.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "stats.h"
 
 /* A child that dies this soon after its start counts towards a crash loop;
  * this many in a row and the server gives up rather than fork forever. */
@@ -50,6 +54,7 @@ void supervise_child_setup(pid_t parent)
 static void child_start(struct supervisor *s, int i)
 {
     supervise_child_setup(s->parent);
+    stats_child_begin(i);
     /* _exit: the parent's stdio buffers are not the child's to flush. */
     _exit(s->run(i, s->arg) == 0 ? 0 : 1);
 }
@@ -78,6 +83,7 @@ static int reap(struct supervisor *s, int *quick)
             if (s->pids[i] != pid)
                 continue;
             s->pids[i] = 0;
+            stats_child_died(i);
             *quick += server_now_us() - s->started[i] < QUICK_DEATH_US;
             n++;
         }
@@ -133,6 +139,7 @@ static void stop_all(struct supervisor *s, const struct server_config *cfg)
             while (waitpid(s->pids[i], NULL, 0) < 0 && errno == EINTR)
                 ;
             s->pids[i] = 0;
+            stats_child_died(i);
         }
     }
 }

@@ -125,12 +125,13 @@ static void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Every bounded model with child processes (prefork): a child killed with
- * SIGKILL is reaped (no zombie stays) and replaced by a new one, and the
- * server goes on answering. */
+/* Every bounded model with child processes (prefork), with one child: the
+ * child, killed with SIGKILL while it holds a keep-alive connection, is
+ * reaped (no zombie stays) and replaced, the server goes on answering, and
+ * /stats no longer counts the dead child's connection as active. */
 Test(model_limits, killed_child_is_replaced, .fini = cleanup, .timeout = 60)
 {
-    enum { WORKERS = 3, SETTLE_MS = 3000 };
+    enum { SETTLE_MS = 3000 };
     const char *model = NULL;
     for (const char *const *m = srv_models(); *m && !model; m++)
         if (srv_model_selected(*m) && srv_model_has(*m, "processes") &&
@@ -138,32 +139,38 @@ Test(model_limits, killed_child_is_replaced, .fini = cleanup, .timeout = 60)
             model = *m;
     if (!model)
         cr_skip_test("no model under test keeps a fixed set of children");
-    static const char *const extra[] = {"--workers", "3", NULL};
+    static const char *const extra[] = {"--workers", "1", NULL};
     cr_assert_eq(srv_start(&server, model, extra), 0, "%s: ioserve did not start", model);
-    pid_t kids[WORKERS + 1];
+    pid_t kids[2];
     int n = 0;
-    for (int t = 0; t < SETTLE_MS / 20 && n != WORKERS; t++, nap_ms(20))
-        n = proc_children(server.pid, kids, WORKERS + 1);
-    cr_assert_eq(n, WORKERS, "%s: %d children, want %d", model, n, WORKERS);
+    for (int t = 0; t < SETTLE_MS / 20 && n != 1; t++, nap_ms(20))
+        n = proc_children(server.pid, kids, 2);
+    cr_assert_eq(n, 1, "%s: %d children, want 1", model, n);
     pid_t victim = kids[0];
+    char buf[1024];
+    int status = 0;
+    int held = conns[nconns++] = tcp_connect(server.port);
+    cr_assert_eq(send_all(held, req, sizeof req - 1), 0);
+    cr_assert_gt(recv_response(held, buf, sizeof buf, 3000, &status), 0);
     cr_assert_eq(kill(victim, SIGKILL), 0);
 
     bool replaced = false;
     for (int t = 0; t < SETTLE_MS / 20 && !replaced; t++, nap_ms(20)) {
-        n = proc_children(server.pid, kids, WORKERS + 1);
-        bool victim_gone = true;
-        for (int i = 0; i < n; i++)
-            victim_gone &= kids[i] != victim;
-        replaced = n == WORKERS && victim_gone && proc_zombie_children(server.pid) == 0;
+        n = proc_children(server.pid, kids, 2);
+        replaced = n == 1 && kids[0] != victim && proc_zombie_children(server.pid) == 0;
     }
     cr_expect(replaced, "%s: after SIGKILL of child %ld: %d children, %d zombies", model,
               (long)victim, n, proc_zombie_children(server.pid));
-    for (int i = 0; i < 2 * WORKERS; i++) {
+    cr_expect_eq(recv_response(held, buf, sizeof buf, 3000, &status), 0,
+                 "%s: the dead child's connection was not closed", model);
+    for (int i = 0; i < 3; i++) {
         long st = 0;
-        char body[64];
-        cr_expect(http_get(server.port, "/", &st, body, sizeof body) == 0 && st == 200,
+        cr_expect(http_get(server.port, "/", &st, buf, sizeof buf) == 0 && st == 200,
                   "%s: request %d after the kill got %ld", model, i, st);
     }
+    long active = srv_stat(&server, "connections.active");
+    cr_expect_eq(active, 1, "%s: /stats counts %ld active connections, only its own is", model,
+                 active);
 }
 
 /* pool --workers 1 --queue 1: one connection holds the only worker, the
