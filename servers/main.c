@@ -374,17 +374,18 @@ int main(int argc, char **argv)
     };
     collect_model_options();
     const char *model_name = NULL;
-    struct pending_option pending[64];
+    /* At most one model option per argument. */
+    struct pending_option *pending = calloc((size_t)argc, sizeof *pending);
     int npending = 0;
-    if (argc > 64) {
-        fprintf(stderr, "ioserve: too many arguments\n");
-        return 2;
-    }
+    if (!pending)
+        return perror("ioserve"), 1;
     int st = parse_args(argc, argv, &cfg, &model_name, pending, &npending);
     if (st != PARSED)
-        return st;
+        return free(pending), st;
     const struct model *model = choose_model(model_name);
-    if (!model || apply_model_options(model, pending, npending) < 0)
+    st = model ? apply_model_options(model, pending, npending) : -1;
+    free(pending);
+    if (st < 0)
         return 2;
     const char *why = model->unavailable ? model->unavailable() : NULL;
     if (why) {
