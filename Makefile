@@ -7,16 +7,17 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SUITE      ?= default
+RESULTS    ?= results/latest
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
 IOBENCH := $(BUILD)/harness/iobench
 # The suites that exercise real servers; the sanitizer builds run these.
-SERVER_TESTS := conformance|hostile|ioload|model_limits
+SERVER_TESTS := conformance|hostile|ioload|model_limits|engines|respframe
 THREADED_TESTS := conformance|hostile|ioload|model_limits
 
-.PHONY: all deps deps-build deps-bench deps-check build build-asan test check tsan helgrind fuzz \
-        bench bench-quick bench-models bench-ioload interop format clean
+.PHONY: all deps deps-build deps-bench deps-check deps-cluster build build-asan test check tsan helgrind fuzz \
+        bench bench-quick bench-models bench-ioload bench-framer interop report-pdf format clean
 
 all: build
 
@@ -29,6 +30,8 @@ deps-bench:
 	@bash scripts/deps.sh bench
 deps-check:
 	@bash scripts/deps.sh check
+deps-cluster:
+	@bash scripts/deps.sh cluster
 
 # Configure once per directory; re-running cmake --build picks up changes.
 $(BUILD)/CMakeCache.txt:
@@ -47,7 +50,7 @@ build-asan: deps-build $(ASAN_BUILD)/CMakeCache.txt
 # Every suite on the Release build, then the server suites again under
 # AddressSanitizer and UndefinedBehaviorSanitizer.
 test: build build-asan
-	ctest --test-dir $(BUILD) --output-on-failure
+	ctest --test-dir $(BUILD) --output-on-failure --no-tests=error
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -R '$(SERVER_TESTS)'
 
@@ -75,20 +78,34 @@ fuzz: deps-check
 # make test, plus ThreadSanitizer, Helgrind on aio and a bounded fuzz run.
 check: test tsan helgrind fuzz
 
+# Without gnuplot (a user who cannot install it) the charts are skipped with
+# one line; the run and the report do not need them.
 bench: deps-bench build
 	$(IOBENCH) run --suite $(SUITE)
-	$(IOBENCH) plot results/latest
+	@if command -v gnuplot >/dev/null; then $(IOBENCH) plot results/latest; else \
+	  echo "iobench: gnuplot not found: charts skipped; draw them later with $(IOBENCH) plot $$(readlink -f results/latest)"; fi
 	$(IOBENCH) report results/latest
 	@echo "results: $$(readlink -f results/latest)"
 
 bench-quick:
 	$(MAKE) bench SUITE=quick
 
+# RESULTS/report.tex as report.pdf, where TeX Live's pdflatex is installed.
+report-pdf:
+	@command -v pdflatex >/dev/null || { echo "make report-pdf: pdflatex not found;" \
+	  "install it with: bash scripts/deps.sh report (as root)" >&2; exit 1; }
+	@cd $(RESULTS) && pdflatex -interaction=nonstopmode -halt-on-error report.tex >/dev/null \
+	  || { tail -n 20 $(RESULTS)/report.log >&2; exit 1; }
+	@echo "report: $(RESULTS)/report.pdf"
+
 # Reference benchmarks (not tests): each model against nginx, ioload against wrk.
 bench-models: deps-bench build
 	bash scripts/bench-models.sh
 bench-ioload: deps-bench build
 	bash scripts/bench-ioload.sh
+# ioload's response framer against libhttp-parser, in instructions (callgrind).
+bench-framer: deps-check build
+	bash scripts/bench-framer.sh
 # curl, ab -k, wrk and h2load --h1 against every concurrent model (a check).
 interop: deps-bench build
 	bash scripts/interop.sh

@@ -23,6 +23,7 @@
 
 #define CMP_MAX_TRIALS 64
 #define CMP_MAX_CASES 4096
+#define CMP_CHART_MAX 50 /* bars of the chart: 220 + 30 px each fits a page */
 
 static const char V_REGRESSION[] = "regression";
 static const char V_IMPROVEMENT[] = "improvement";
@@ -31,6 +32,7 @@ static const char V_NOT_SIGNIFICANT[] = "not significant";
 static const char V_WITHIN[] = "within threshold";
 static const char V_NO_CHANGE[] = "no significant change";
 static const char V_NOT_COMPARED[] = "not compared";
+static const char V_LOAD_LIMITED[] = "load-limited";
 
 struct metric {
     const char *field; /* summary run field */
@@ -47,6 +49,7 @@ static const struct metric metrics[] = {
 
 struct judged {
     size_t nb, nc;
+    size_t sat_b, sat_c; /* trials on each side where ioload was saturated */
     double base_median, cur_median;
     double change_pct; /* NAN when the base median is 0 */
     double p;          /* one-sided, in the direction the median moved */
@@ -64,6 +67,18 @@ struct cmp_case {
 struct cmp_opts {
     double alpha, threshold;
 };
+
+/* Whether saturation leaves a change past the threshold undecided. A
+ * saturated throughput is a lower bound: a fall is claimed only when the
+ * lower (current) figure is true, a rise only when the lower (base) figure
+ * is. A latency measured while ioload was saturated holds ioload's own
+ * delay, so no latency comparison with a saturated side is decided. */
+static bool load_limited(const struct metric *mt, const struct judged *j, bool moved_worse)
+{
+    if (!mt->higher_is_better)
+        return j->sat_b > 0 || j->sat_c > 0;
+    return moved_worse ? j->sat_c > 0 : j->sat_b > 0;
+}
 
 static void judge(const struct metric *mt, const double *b, size_t nb, const double *c, size_t nc,
                   const struct cmp_opts *o, struct judged *j)
@@ -90,25 +105,34 @@ static void judge(const struct metric *mt, const double *b, size_t nb, const dou
     bool beyond = isnan(j->change_pct) || fabs(j->change_pct) > o->threshold;
     if (stats_mw_min_p(nb, nc) >= o->alpha)
         j->verdict = V_TOO_FEW;
+    else if (!mt->higher_is_better && load_limited(mt, j, moved_worse))
+        j->verdict = V_LOAD_LIMITED;
     else if (!beyond)
         j->verdict = V_WITHIN;
+    else if (load_limited(mt, j, moved_worse))
+        j->verdict = V_LOAD_LIMITED;
     else if (j->p < o->alpha)
         j->verdict = moved_worse ? V_REGRESSION : V_IMPROVEMENT;
     else
         j->verdict = V_NOT_SIGNIFICANT;
 }
 
-/* Case verdict: any regression wins, then any unjudgeable metric. */
+/* Case verdict: any regression wins, then any unjudgeable metric, then an
+ * improvement, then a change saturation left undecided. */
 static const char *case_verdict(const struct cmp_case *k)
 {
-    bool too_few = false, improved = false;
+    bool too_few = false, improved = false, limited = false;
     for (size_t i = 0; i < NMETRICS; i++) {
         if (k->m[i].verdict == V_REGRESSION)
             return V_REGRESSION;
         too_few |= k->m[i].verdict == V_TOO_FEW;
         improved |= k->m[i].verdict == V_IMPROVEMENT;
+        limited |= k->m[i].verdict == V_LOAD_LIMITED;
     }
-    return too_few ? V_TOO_FEW : improved ? V_IMPROVEMENT : V_NO_CHANGE;
+    return too_few    ? V_TOO_FEW
+           : improved ? V_IMPROVEMENT
+           : limited  ? V_LOAD_LIMITED
+                      : V_NO_CHANGE;
 }
 
 static bool has_case(const struct cmp_case *cases, size_t n, const char *model,
@@ -181,6 +205,8 @@ static void compare_case(json_t *base, json_t *cur, const struct cmp_opts *o, st
                                              : "no measured trial in CUR";
             return;
         }
+        k->m[i].sat_b = plot_saturated(base, k->model, k->workload, k->concurrency);
+        k->m[i].sat_c = plot_saturated(cur, k->model, k->workload, k->concurrency);
         judge(&metrics[i], b, nb, c, nc, o, &k->m[i]);
     }
     k->verdict = case_verdict(k);
@@ -212,11 +238,13 @@ static json_t *case_json(const struct cmp_case *k)
         const struct judged *m = &k->m[i];
         json_object_set_new(
             ms, metrics[i].key,
-            json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:s}", "better",
+            json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:s}", "better",
                       metrics[i].higher_is_better ? "higher" : "lower", "base_median",
                       num_or_null(m->base_median), "current_median", num_or_null(m->cur_median),
                       "change_pct", num_or_null(m->change_pct), "p", num_or_null(m->p), "n_base",
-                      (json_int_t)m->nb, "n_current", (json_int_t)m->nc, "verdict", m->verdict));
+                      (json_int_t)m->nb, "n_current", (json_int_t)m->nc, "saturated_base",
+                      (json_int_t)m->sat_b, "saturated_current", (json_int_t)m->sat_c, "verdict",
+                      m->verdict));
     }
     json_object_set_new(j, "metrics", ms);
     return j;
@@ -256,43 +284,97 @@ static void print_table(const struct cmp_case *cases, size_t n)
     }
 }
 
-/* compare.dat and the chart of the changes; 0 or -1. */
-static int compare_chart(const struct cmp_case *cases, size_t n, const char *out,
-                         const struct cmp_opts *o)
+/* Whether a case's chart bar is worth a reader's look: a metric past the
+ * threshold, or significant. */
+static bool chart_worthy(const struct cmp_case *k, const struct cmp_opts *o)
 {
-    char *buf = NULL, dat[PATH_MAX], outbase[PATH_MAX], vars[128];
-    size_t len = 0, rows = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (f == NULL)
-        return -1;
-    fputs("# case throughput-change-% p99-change-% (iobench compare)\n", f);
+    if (k->verdict == V_NOT_COMPARED)
+        return false;
+    for (size_t m = 0; m < NMETRICS; m++)
+        if (isnan(k->m[m].change_pct) || fabs(k->m[m].change_pct) > o->threshold ||
+            k->m[m].p < o->alpha)
+            return true;
+    return false;
+}
+
+/* The size of a case's largest change, for the chart's order. */
+static double change_size(const struct cmp_case *k)
+{
+    double size = 0;
+    for (size_t m = 0; m < NMETRICS; m++)
+        if (isfinite(k->m[m].change_pct) && fabs(k->m[m].change_pct) > size)
+            size = fabs(k->m[m].change_pct);
+    return size;
+}
+
+static int cmp_change_desc(const void *a, const void *b)
+{
+    double x = change_size(*(const struct cmp_case *const *)a);
+    double y = change_size(*(const struct cmp_case *const *)b);
+    return (x < y) - (x > y);
+}
+
+/* compare.dat rows: "case" change-per-metric significant-per-metric. */
+static void chart_rows(FILE *f, const struct cmp_case *const *drawn, size_t n,
+                       const struct cmp_opts *o)
+{
+    fputs("# case throughput-change-% p99-change-% throughput-significant p99-significant\n", f);
     for (size_t i = 0; i < n; i++) {
-        if (cases[i].verdict == V_NOT_COMPARED)
-            continue;
         char label[512];
-        case_label(&cases[i], label, sizeof label);
+        case_label(drawn[i], label, sizeof label);
         for (char *s = label; *s; s++)
             if (*s == '"' || (unsigned char)*s <= ' ')
                 *s = '_';
         fprintf(f, "\"%s\"", label);
         for (size_t m = 0; m < NMETRICS; m++)
-            fprintf(f, isnan(cases[i].m[m].change_pct) ? " nan" : " %.4f",
-                    cases[i].m[m].change_pct);
+            fprintf(f, isnan(drawn[i]->m[m].change_pct) ? " nan" : " %.4f",
+                    drawn[i]->m[m].change_pct);
+        for (size_t m = 0; m < NMETRICS; m++)
+            fprintf(f, " %d", drawn[i]->m[m].p < o->alpha);
         fputc('\n', f);
-        rows++;
     }
+}
+
+/* compare.dat and the chart of the changes: the cases past the threshold
+ * or significant, largest change first, at most a page of them; the rest
+ * are counted under the chart. 0, 1 when there is nothing to draw, or -1. */
+static int compare_chart(const struct cmp_case *cases, size_t n, const char *out,
+                         const struct cmp_opts *o)
+{
+    const struct cmp_case **worthy = calloc(n ? n : 1, sizeof *worthy);
+    char *buf = NULL, dat[PATH_MAX], outbase[PATH_MAX], vars[512], note[256];
+    size_t len = 0, nw = 0, compared = 0;
+    FILE *f = worthy ? open_memstream(&buf, &len) : NULL;
+    if (f == NULL) {
+        free(worthy);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        compared += cases[i].verdict != V_NOT_COMPARED;
+        if (chart_worthy(&cases[i], o))
+            worthy[nw++] = &cases[i];
+    }
+    qsort(worthy, nw, sizeof *worthy, cmp_change_desc);
+    size_t drawn = nw < CMP_CHART_MAX ? nw : CMP_CHART_MAX;
+    chart_rows(f, worthy, drawn, o);
+    free(worthy);
     if (fclose(f) != 0) {
         free(buf);
         return -1;
     }
+    snprintf(note, sizeof note,
+             "%zu of %zu cases drawn (past the threshold or significant, largest change first); "
+             "all %zu are in compare.json",
+             drawn, compared, compared);
     int rc = -1;
-    if (rows == 0) {
-        printf("compare: no case to chart\n");
-        rc = 0;
+    if (drawn == 0) {
+        printf("compare: no case past the threshold or significant; no chart\n");
+        rc = 1;
     } else if (snprintf(dat, sizeof dat, "%s/compare.dat", out) < (int)sizeof dat &&
                snprintf(outbase, sizeof outbase, "%s/compare", out) < (int)sizeof outbase &&
                atomicfile_write(dat, buf, len) == 0) {
-        snprintf(vars, sizeof vars, "ncases=%zu; threshold=%g", rows, o->threshold);
+        snprintf(vars, sizeof vars, "ncases=%zu; threshold=%g; alpha=%g; footnote='%s'", drawn,
+                 o->threshold, o->alpha, note);
         rc = plot_render("compare.gp", dat, outbase, "change of the medians, CUR against BASE",
                          vars);
     }
@@ -401,24 +483,26 @@ int compare_main(int argc, char **argv)
         return 2;
     }
     size_t n = collect_cases(base, cur, cases, CMP_MAX_CASES);
-    size_t regressions = 0, improvements = 0, too_few = 0, not_compared = 0;
+    size_t regressions = 0, improvements = 0, too_few = 0, not_compared = 0, limited = 0;
     for (size_t i = 0; i < n; i++) {
         compare_case(base, cur, &o, &cases[i]);
         regressions += cases[i].verdict == V_REGRESSION;
         improvements += cases[i].verdict == V_IMPROVEMENT;
         too_few += cases[i].verdict == V_TOO_FEW;
         not_compared += cases[i].verdict == V_NOT_COMPARED;
+        limited += cases[i].verdict == V_LOAD_LIMITED;
     }
     print_table(cases, n);
 
     const char *verdict = regressions > 0 ? V_REGRESSION : "ok";
-    json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:f, s:f, s:s, s:I, s:I, s:I, s:I, s:I, s:[]}",
+    json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:f, s:f, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:[]}",
                           "schema", "iobench-compare", "schema_version", 1, "base", base_dir,
                           "current", cur_dir, "alpha", o.alpha, "threshold_pct", o.threshold,
                           "verdict", verdict, "cases_compared", (json_int_t)(n - not_compared),
                           "regressions", (json_int_t)regressions, "improvements",
                           (json_int_t)improvements, "too_few_trials", (json_int_t)too_few,
-                          "not_compared", (json_int_t)not_compared, "cases");
+                          "not_compared", (json_int_t)not_compared, "load_limited",
+                          (json_int_t)limited, "cases");
     int rc = regressions > 0 ? 1 : 0;
     char path[PATH_MAX];
     if (j != NULL) {
@@ -433,7 +517,7 @@ int compare_main(int argc, char **argv)
         rc = rc ? rc : 2;
     } else {
         int chart = compare_chart(cases, n, out, &o);
-        if (chart != 0)
+        if (chart < 0)
             fprintf(stderr, "iobench compare: warning: no chart of the changes\n");
         if (j != NULL)
             json_object_set_new(j, "chart", json_boolean(chart == 0));
@@ -457,8 +541,9 @@ int compare_main(int argc, char **argv)
         putchar('\n');
     }
     printf("verdict: %s (%zu cases: %zu regressions, %zu improvements, %zu too few trials to "
-           "judge, %zu not compared; alpha %g, threshold %g%%)\n",
-           verdict, n, regressions, improvements, too_few, not_compared, o.alpha, o.threshold);
+           "judge, %zu not compared, %zu load-limited; alpha %g, threshold %g%%)\n",
+           verdict, n, regressions, improvements, too_few, not_compared, limited, o.alpha,
+           o.threshold);
     if (too_few > 0 && too_few + not_compared == n)
         printf("compare: no case had enough trials for p < %g; use more trials (4 against 4 "
                "at least for 0.05)\n",

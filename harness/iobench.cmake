@@ -1,24 +1,15 @@
 # iobench: the benchmark harness (run, plot, compare, report).
 set(iobench_sources main.c util.c run.c suite.c verify.c procmon.c slowclients.c)
-# The analysis subcommands come from another engineer's files; until all of
-# them are in the tree main.c provides stubs that say so.
-set(iobench_analysis plot.c compare.c report.c stats_mw.c)
-set(iobench_have_analysis TRUE)
-foreach(f ${iobench_analysis})
-  if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${f})
-    set(iobench_have_analysis FALSE)
-  endif()
-endforeach()
-if(iobench_have_analysis)
-  list(APPEND iobench_sources ${iobench_analysis})
-endif()
+# iobench run's modules (run.c is the order of things, each concern its own file).
+list(APPEND iobench_sources runopts.c cpuplan.c resultsdir.c server.c load.c runrecord.c
+     summary.c child.c resume.c refserver.c)
+# The analysis subcommands; history draws with plot.c's renderer.
+list(APPEND iobench_sources plot.c compare.c report.c stats_mw.c findings.c history.c
+     history_chart.c edivisive.c)
 
 add_executable(iobench ${iobench_sources})
 target_include_directories(iobench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(iobench PRIVATE PkgConfig::CURL PkgConfig::JANSSON hdr iobench_common m Threads::Threads)
-if(iobench_have_analysis)
-  target_compile_definitions(iobench PRIVATE IOBENCH_HAVE_ANALYSIS)
-endif()
 # The binaries run launches; servers/ and loadgen/ are processed first.
 foreach(tool ioserve ioload)
   string(TOUPPER ${tool} TOOL)

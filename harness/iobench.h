@@ -11,5 +11,6 @@ int run_main(int argc, char **argv);     /* iobench run ...  (run.c)     */
 int plot_main(int argc, char **argv);    /* iobench plot ... (plot.c)    */
 int compare_main(int argc, char **argv); /* iobench compare  (compare.c) */
 int report_main(int argc, char **argv);  /* iobench report   (report.c)  */
+int history_main(int argc, char **argv); /* iobench history  (history.c) */
 
 #endif

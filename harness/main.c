@@ -5,32 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef IOBENCH_HAVE_ANALYSIS
-/* The analysis subcommands live in files another engineer writes; until they
- * are in the tree the harness still builds and says so. */
-static int missing(const char *name)
-{
-    fprintf(stderr, "iobench %s: not built into this iobench (harness/%s.c is missing)\n", name,
-            name);
-    return 1;
-}
-
-int plot_main(int argc, char **argv)
-{
-    return missing("plot");
-}
-
-int compare_main(int argc, char **argv)
-{
-    return missing("compare");
-}
-
-int report_main(int argc, char **argv)
-{
-    return missing("report");
-}
-#endif
-
 struct subcommand {
     const char *name;
     int (*main)(int argc, char **argv);
@@ -42,6 +16,7 @@ static const struct subcommand subcommands[] = {
     {"plot", plot_main, "draw the charts of a results directory"},
     {"compare", compare_main, "compare two results directories (exit 1: regression)"},
     {"report", report_main, "write report.md and report.tex for a results directory"},
+    {"history", history_main, "charts and change points across the runs of many commits"},
     {NULL, NULL, NULL},
 };
 
@@ -55,7 +30,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "iobench: missing subcommand (run, plot, compare, report; see --help)\n");
+        fprintf(stderr, "iobench: missing subcommand (run, plot, compare, report, history; see --help)\n");
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -69,6 +44,6 @@ int main(int argc, char **argv)
     for (const struct subcommand *c = subcommands; c->name != NULL; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->main(argc - 1, argv + 1);
-    fprintf(stderr, "iobench: unknown subcommand \"%s\" (run, plot, compare, report)\n", argv[1]);
+    fprintf(stderr, "iobench: unknown subcommand \"%s\" (run, plot, compare, report, history)\n", argv[1]);
     return 2;
 }

@@ -102,7 +102,9 @@ size_t plot_names(json_t *summary, const char *key, const char **out, size_t cap
     json_array_foreach(json_object_get(summary, "runs"), i, run)
     {
         const char *v = json_string_value(json_object_get(run, key));
-        if (v == NULL)
+        /* An offered-load point is drawn on its workload's offered-load
+         * chart (chart_offered), not as a workload of its own. */
+        if (v == NULL || (strcmp(key, "workload") == 0 && json_object_get(run, "offered_of")))
             continue;
         size_t j = 0;
         while (j < n && j < cap && strcmp(out[j], v) != 0)
@@ -174,6 +176,15 @@ size_t plot_samples(json_t *summary, const char *model, const char *workload, lo
     for (size_t i = 0; i < nr && n < cap; i++)
         if (json_path_number(runs[i], field, &out[n]))
             n++;
+    return n;
+}
+
+size_t plot_saturated(json_t *summary, const char *model, const char *workload, long concurrency)
+{
+    json_t *runs[PLOT_MAX_TRIALS];
+    size_t nr = case_runs(summary, model, workload, concurrency, runs, PLOT_MAX_TRIALS), n = 0;
+    for (size_t i = 0; i < nr; i++)
+        n += json_is_true(json_object_get(runs[i], "load_saturated"));
     return n;
 }
 
@@ -399,6 +410,7 @@ struct plotter {
     const char *models[PLOT_MAX_NAMES];
     size_t nmodels;
     int charts, failures;
+    int saturated_points; /* of the chart being drawn */
 };
 
 /* A chart's data, built in memory, one block per model. */
@@ -421,11 +433,12 @@ static int chart_open(struct plotter *p, struct chart *ch)
     return 0;
 }
 
-/* Writes the chart's .dat into DIR/plots/data and renders it; frees ch. */
+/* Writes the chart's .dat into DIR/plots/data and renders it with the
+ * extra gnuplot assignments vars (may be NULL); frees ch. */
 static void finish_chart(struct plotter *p, struct chart *ch, const char *script, const char *name,
-                         const char *title)
+                         const char *title, const char *vars)
 {
-    char dat[PATH_MAX], out[PATH_MAX], vars[64];
+    char dat[PATH_MAX], out[PATH_MAX], all[2048];
     int closed = fclose(ch->f);
     if (closed != 0) {
         fprintf(stderr, "iobench plot: %s: out of memory\n", name);
@@ -433,82 +446,190 @@ static void finish_chart(struct plotter *p, struct chart *ch, const char *script
     } else if (ch->nseries == 0) {
         printf("plot: %s: no successful runs to draw\n", name);
     } else if (snprintf(dat, sizeof dat, "%s/%s.dat", p->data, name) >= (int)sizeof dat ||
-               snprintf(out, sizeof out, "%s/%s", p->plots, name) >= (int)sizeof out) {
+               snprintf(out, sizeof out, "%s/%s", p->plots, name) >= (int)sizeof out ||
+               snprintf(all, sizeof all, "nseries=%d; %s", ch->nseries, vars ? vars : "") >=
+                   (int)sizeof all) {
         fprintf(stderr, "iobench plot: %s: path too long\n", name);
         p->failures++;
     } else if (atomicfile_write(dat, ch->buf, ch->len) != 0) {
         fprintf(stderr, "iobench plot: %s: %s\n", dat, strerror(errno));
         p->failures++;
+    } else if (plot_render(script, dat, out, title, all) != 0) {
+        p->failures++;
     } else {
-        snprintf(vars, sizeof vars, "nseries=%d", ch->nseries);
-        if (plot_render(script, dat, out, title, vars) != 0)
-            p->failures++;
-        else
-            p->charts++;
+        p->charts++;
     }
     free(ch->buf);
 }
 
-/* Series over concurrency of one or more summary fields, one block per
- * model (throughput, cpu, latency charts). */
-static void chart_by_level(struct plotter *p, const char *workload, const char *const *fields,
-                           const char *const *suffixes, size_t nfields, const char *script,
-                           const char *name, const char *title)
+/* One chart of per-case figures: drawn against concurrency (lines) for a
+ * workload run at several levels, as bars per model for one level. */
+struct chart_kind {
+    const char *name;      /* file prefix: "throughput" */
+    const char *what;      /* for the title: "throughput" */
+    const char *fields[2]; /* summary fields, one or two */
+    const char *labels[2]; /* per field, after the model's name in a legend */
+    size_t nfields;
+    const char *script; /* the lines script; bars use bars.gp */
+    const char *ylabel; /* the bars' y axis */
+    const char *hollow_key; /* what a hollow point means; NULL: none are */
+};
+
+/* " median min max" per field and the saturated flag of one case into
+ * line; false when a field has no sample (no request completed). */
+static bool case_row(struct plotter *p, const struct chart_kind *k, const char *model,
+                     const char *workload, long level, char *line, size_t cap)
+{
+    size_t o = strlen(line);
+    for (size_t f = 0; f < k->nfields; f++) {
+        struct plot_stat st = plot_stat(p->summary, model, workload, level, k->fields[f]);
+        if (st.n == 0 || o >= cap)
+            return false;
+        o += (size_t)snprintf(line + o, cap - o, " %.6g %.6g %.6g", st.median, st.min, st.max);
+    }
+    size_t sat = k->hollow_key ? plot_saturated(p->summary, model, workload, level) : 0;
+    if (o < cap)
+        o += (size_t)snprintf(line + o, cap - o, " %d\n", sat > 0);
+    return o < cap;
+}
+
+/* Lines: one block per model, rows "level median min max ... saturated". */
+static void chart_lines(struct plotter *p, const struct chart_kind *k, const char *workload,
+                        const char *name, const char *title, const char *vars)
 {
     struct chart ch;
     if (chart_open(p, &ch) != 0)
         return;
-    FILE *f = ch.f;
     for (size_t m = 0; m < p->nmodels; m++) {
         long levels[PLOT_MAX_LEVELS];
         size_t nl = plot_levels(p->summary, p->models[m], workload, levels, PLOT_MAX_LEVELS);
-        if (nl == 0)
-            continue;
         /* Rows first: a model without one number here (no request
          * completed) gets no block, rather than an empty one gnuplot warns of. */
         char rows[PLOT_MAX_LEVELS * 128];
         size_t used = 0;
         for (size_t l = 0; l < nl; l++) {
-            double v[PLOT_MAX_TRIALS];
             char line[128];
-            int o = snprintf(line, sizeof line, "%ld", levels[l]);
-            bool complete = true;
-            for (size_t k = 0; k < nfields && complete; k++) {
-                size_t n = plot_samples(p->summary, p->models[m], workload, levels[l], fields[k], v,
-                                        PLOT_MAX_TRIALS);
-                complete = n > 0;
-                if (complete && o < (int)sizeof line)
-                    o += snprintf(line + o, sizeof line - (size_t)o, " %.6g %.6g %.6g",
-                                  stats_median(v, n), stats_min(v, n), stats_max(v, n));
-            }
-            if (complete && o < (int)sizeof line && used + (size_t)o + 2 < sizeof rows)
-                used += (size_t)snprintf(rows + used, sizeof rows - used, "%s\n", line);
+            snprintf(line, sizeof line, "%ld", levels[l]);
+            if (case_row(p, k, p->models[m], workload, levels[l], line, sizeof line) &&
+                used + strlen(line) + 1 < sizeof rows)
+                used += (size_t)snprintf(rows + used, sizeof rows - used, "%s", line);
         }
         if (used == 0)
             continue;
-        for (size_t k = 0; k < nfields; k++) {
+        for (size_t f = 0; f < k->nfields; f++) {
             char label[256];
-            snprintf(label, sizeof label, "%s%s", p->models[m], suffixes[k]);
-            dat_label(f, label);
-            fputc(k + 1 < nfields ? ' ' : '\n', f);
+            snprintf(label, sizeof label, "%s%s", p->models[m], k->labels[f]);
+            dat_label(ch.f, label);
+            fputc(f + 1 < k->nfields ? ' ' : '\n', ch.f);
         }
-        fputs(rows, f);
-        fputs("\n\n", f); /* two blank lines end a gnuplot data block */
+        fputs(rows, ch.f);
+        fputs("\n\n", ch.f); /* two blank lines end a gnuplot data block */
         ch.nseries++;
     }
-    finish_chart(p, &ch, script, name, title);
+    finish_chart(p, &ch, k->script, name, title, vars);
 }
 
-/* The highest level at which every model that ran workload has an ok run;
- * 0 when there is none. */
-static long common_level(struct plotter *p, const char *workload)
+/* Bars: one block, one row per model: "model median min max ... saturated". */
+static void chart_bars(struct plotter *p, const struct chart_kind *k, const char *workload,
+                       long level, const char *name, const char *title, const char *vars)
+{
+    struct chart ch;
+    if (chart_open(p, &ch) != 0)
+        return;
+    for (size_t m = 0; m < p->nmodels; m++) {
+        char line[256];
+        line[0] = '\0';
+        if (!case_row(p, k, p->models[m], workload, level, line, sizeof line))
+            continue;
+        dat_label(ch.f, p->models[m]);
+        fputs(line, ch.f);
+        ch.nseries++;
+    }
+    char all[1024], q_lab[256], q_y[256], q_x[256], xlabel[160];
+    snprintf(xlabel, sizeof xlabel, "server model, %ld concurrent connections", level);
+    snprintf(q_lab, sizeof q_lab, "%s%s", k->labels[0], k->nfields > 1 ? k->labels[1] : "");
+    if (!plot_quote(q_lab, q_lab, sizeof q_lab) || !plot_quote(k->ylabel, q_y, sizeof q_y) ||
+        !plot_quote(xlabel, q_x, sizeof q_x) ||
+        snprintf(all, sizeof all, "%s; nfields=%zu; names='%s'; ylab='%s'; xlab='%s'", vars,
+                 k->nfields, q_lab, q_y, q_x) >= (int)sizeof all) {
+        fprintf(stderr, "iobench plot: %s: names too long\n", name);
+        p->failures++;
+        fclose(ch.f);
+        free(ch.buf);
+        return;
+    }
+    finish_chart(p, &ch, "bars.gp", name, title, all);
+}
+
+/* What a workload's charts hold fixed, for their subtitle: request,
+ * connection reuse, extra clients, trials. */
+static void workload_subtitle(struct plotter *p, const char *workload, char *buf, size_t cap)
+{
+    json_t *suite = json_object_get(p->summary, "suite"), *w = NULL, *v;
+    size_t i;
+    json_array_foreach(json_object_get(suite, "workloads"), i, v)
+    {
+        if (str_eq(v, "name", workload))
+            w = v;
+    }
+    const char *method = json_string_value(json_object_get(w, "method"));
+    const char *path = json_string_value(json_object_get(w, "path"));
+    int o = snprintf(buf, cap, "%s %s, %s", method ? method : "GET", path ? path : "?",
+                     json_is_false(json_object_get(w, "keepalive")) ? "a connection per request"
+                                                                     : "keep-alive");
+    json_int_t idle = json_integer_value(json_object_get(w, "idle"));
+    json_int_t slow = json_integer_value(json_object_get(w, "slow_clients"));
+    if (idle > 0 && o >= 0 && (size_t)o < cap)
+        o += snprintf(buf + o, cap - (size_t)o, ", %" JSON_INTEGER_FORMAT " idle connections beside",
+                      idle);
+    if (slow > 0 && o >= 0 && (size_t)o < cap)
+        o += snprintf(buf + o, cap - (size_t)o, ", %" JSON_INTEGER_FORMAT " slow clients beside",
+                      slow);
+    if (o >= 0 && (size_t)o < cap)
+        snprintf(buf + o, cap - (size_t)o,
+                 "; median of %" JSON_INTEGER_FORMAT " trials of %g s, min..max shown",
+                 json_integer_value(json_object_get(suite, "trials")),
+                 json_number_value(json_object_get(suite, "duration_s")));
+}
+
+/* One kind of chart of one workload, lines or bars as its levels allow. */
+static void chart_kind_draw(struct plotter *p, const struct chart_kind *k, const char *workload,
+                            const char *slug)
+{
+    long levels[PLOT_MAX_LEVELS];
+    size_t nl = plot_levels(p->summary, NULL, workload, levels, PLOT_MAX_LEVELS);
+    if (nl == 0)
+        return;
+    char name[160], title[256], sub[512], q_sub[1100], vars[1200];
+    snprintf(name, sizeof name, "%s-%s", k->name, slug);
+    if (nl == 1)
+        snprintf(title, sizeof title, "%s: %s at %ld connections", workload, k->what, levels[0]);
+    else
+        snprintf(title, sizeof title, "%s: %s against concurrency", workload, k->what);
+    workload_subtitle(p, workload, sub, sizeof sub);
+    p->saturated_points = 0;
+    /* The key's "hollow" entry appears only when a point is hollow: the
+     * data is written before gnuplot runs, so count first. */
+    for (size_t m = 0; m < p->nmodels && k->hollow_key; m++)
+        for (size_t l = 0; l < nl; l++)
+            p->saturated_points += plot_saturated(p->summary, p->models[m], workload, levels[l]) > 0;
+    snprintf(vars, sizeof vars, "nsat=%d; hollowkey='%s'; subtitle='%s'", p->saturated_points,
+             k->hollow_key ? k->hollow_key : "", plot_quote(sub, q_sub, sizeof q_sub) ? q_sub : "");
+    if (nl == 1)
+        chart_bars(p, k, workload, levels[0], name, title, vars);
+    else
+        chart_lines(p, k, workload, name, title, vars);
+}
+
+long plot_common_level(json_t *summary, const char *const *models, size_t nmodels,
+                       const char *workload)
 {
     long common[PLOT_MAX_LEVELS];
     size_t nc = 0;
     bool first = true;
-    for (size_t m = 0; m < p->nmodels; m++) {
+    for (size_t m = 0; m < nmodels; m++) {
         long lv[PLOT_MAX_LEVELS];
-        size_t nl = plot_levels(p->summary, p->models[m], workload, lv, PLOT_MAX_LEVELS);
+        size_t nl = plot_levels(summary, models[m], workload, lv, PLOT_MAX_LEVELS);
         if (nl == 0)
             continue;
         if (first) {
@@ -527,6 +648,14 @@ static long common_level(struct plotter *p, const char *workload)
         nc = keep;
     }
     return nc > 0 ? common[nc - 1] : 0;
+}
+
+struct plot_stat plot_stat(json_t *summary, const char *model, const char *workload,
+                           long concurrency, const char *field)
+{
+    double v[PLOT_MAX_TRIALS];
+    size_t n = plot_samples(summary, model, workload, concurrency, field, v, PLOT_MAX_TRIALS);
+    return (struct plot_stat){n, stats_median(v, n), stats_min(v, n), stats_max(v, n)};
 }
 
 /* Decodes the corrected histogram of one run from DIR/runs/ID.json. */
@@ -558,7 +687,7 @@ static int load_histogram(struct plotter *p, json_t *run, struct hdr *h)
 
 static void chart_spectrum(struct plotter *p, const char *workload, const char *slug)
 {
-    long level = common_level(p, workload);
+    long level = plot_common_level(p->summary, p->models, p->nmodels, workload);
     if (level == 0) {
         printf("plot: %s: no level every model ran; no spectrum\n", workload);
         return;
@@ -613,7 +742,10 @@ static void chart_spectrum(struct plotter *p, const char *workload, const char *
     char name[160], title[256];
     snprintf(name, sizeof name, "spectrum-%s", slug);
     snprintf(title, sizeof title, "%s: latency by percentile at %ld connections", workload, level);
-    finish_chart(p, &ch, "spectrum.gp", name, title);
+    char sub[512], q_sub[1100], vars[1200];
+    workload_subtitle(p, workload, sub, sizeof sub);
+    snprintf(vars, sizeof vars, "subtitle='%s'", plot_quote(sub, q_sub, sizeof q_sub) ? q_sub : "");
+    finish_chart(p, &ch, "spectrum.gp", name, title, vars);
 }
 
 /* Peak RSS against open connections, over every workload. */
@@ -660,8 +792,126 @@ static void chart_memory(struct plotter *p)
         ch.nseries++;
     }
     finish_chart(p, &ch, "memory.gp", "memory",
-                 "server peak RSS against open connections (all workloads)");
+                 "server peak RSS against open connections (all workloads)", NULL);
 }
+
+size_t plot_offered_cases(json_t *summary, const char *base, const char **out, double *frac,
+                            size_t cap)
+{
+    size_t n = 0, i;
+    json_t *run;
+    json_array_foreach(json_object_get(summary, "runs"), i, run)
+    {
+        const char *of = json_string_value(json_object_get(run, "offered_of"));
+        const char *wl = json_string_value(json_object_get(run, "workload"));
+        double f = json_number_value(json_object_get(run, "offered_fraction"));
+        if (of == NULL || wl == NULL || strcmp(of, base) != 0)
+            continue;
+        size_t j = 0;
+        while (j < n && strcmp(out[j], wl) != 0)
+            j++;
+        if (j < n || n == cap)
+            continue;
+        /* Insertion by fraction. */
+        for (j = n; j > 0 && frac[j - 1] > f; j--) {
+            out[j] = out[j - 1];
+            frac[j] = frac[j - 1];
+        }
+        out[j] = wl;
+        frac[j] = f;
+        n++;
+    }
+    return n;
+}
+
+/* One model's row at one offered fraction; false when it has no run. */
+static bool offered_row(struct plotter *p, const char *model, const char *wl, long level,
+                        char *line, size_t cap)
+{
+    static const char *const fields[] = {"throughput_rps", "latency_us.p50", "latency_us.p99"};
+    struct plot_stat off = plot_stat(p->summary, model, wl, level, "offered_rps");
+    struct plot_stat lag = plot_stat(p->summary, model, wl, level, "open_loop.send_lag_p99_ns");
+    if (off.n == 0)
+        return false;
+    size_t o = (size_t)snprintf(line, cap, "%.6g", off.median);
+    for (size_t f = 0; f < 3 && o < cap; f++) {
+        struct plot_stat st = plot_stat(p->summary, model, wl, level, fields[f]);
+        if (st.n == 0)
+            return false;
+        o += (size_t)snprintf(line + o, cap - o, " %.6g %.6g %.6g", st.median, st.min, st.max);
+    }
+    size_t sat = plot_saturated(p->summary, model, wl, level);
+    p->saturated_points += sat > 0;
+    if (o < cap)
+        o += (size_t)snprintf(line + o, cap - o, " %.6g %d\n", lag.n ? lag.median / 1e3 : 0.0,
+                              sat > 0);
+    return o < cap;
+}
+
+/* Latency, achieved rate and send lag against offered load, per model:
+ * the curve servers are compared by (wrk2's), for each workload with
+ * "offered" fractions, at each of its levels. */
+static void chart_offered(struct plotter *p, const char *base)
+{
+    const char *cases[PLOT_MAX_LEVELS];
+    double frac[PLOT_MAX_LEVELS];
+    size_t nc = plot_offered_cases(p->summary, base, cases, frac, PLOT_MAX_LEVELS);
+    long levels[PLOT_MAX_LEVELS];
+    size_t nl = nc > 0 ? plot_levels(p->summary, NULL, cases[0], levels, PLOT_MAX_LEVELS) : 0;
+    for (size_t l = 0; l < nl; l++) {
+        struct chart ch;
+        if (chart_open(p, &ch) != 0)
+            return;
+        p->saturated_points = 0;
+        for (size_t m = 0; m < p->nmodels; m++) {
+            char rows[PLOT_MAX_LEVELS * 192];
+            size_t used = 0;
+            for (size_t c = 0; c < nc; c++) {
+                char line[192];
+                if (offered_row(p, p->models[m], cases[c], levels[l], line, sizeof line) &&
+                    used + strlen(line) + 1 < sizeof rows)
+                    used += (size_t)snprintf(rows + used, sizeof rows - used, "%s", line);
+            }
+            if (used == 0)
+                continue;
+            dat_label(ch.f, p->models[m]);
+            fprintf(ch.f, "\n%s\n\n", rows);
+            ch.nseries++;
+        }
+        char name[160], title[256], slug[128], vars[512];
+        plot_slug(base, slug, sizeof slug);
+        snprintf(name, sizeof name, "offered-%s-c%ld", slug, levels[l]);
+        snprintf(title, sizeof title,
+                 "%s: open loop at fractions of each model's closed-loop capacity, %ld "
+                 "connections",
+                 base, levels[l]);
+        snprintf(vars, sizeof vars,
+                 "nsat=%d; hollowkey='hollow: ioload saturated'; subtitle='corrected latency "
+                 "(from each request''s due time), achieved rate and ioload''s send lag; "
+                 "medians of the trials, min..max shown'",
+                 p->saturated_points);
+        finish_chart(p, &ch, "offered.gp", name, title, vars);
+    }
+}
+
+/* The workloads with offered-load points, each once. */
+static size_t offered_bases(json_t *summary, const char **out, size_t cap)
+{
+    return plot_names(summary, "offered_of", out, cap);
+}
+
+/* The per-case charts of each workload; "unanswered" only where a
+ * connection went unanswered. */
+static const struct chart_kind chart_kinds[] = {
+    {"throughput", "throughput", {"throughput_rps"}, {""}, 1, "throughput.gp",
+     "throughput (requests/s)", "hollow: lower bound, ioload saturated"},
+    {"latency", "p50 and p99 latency", {"latency_us.p99", "latency_us.p50"}, {" p99", " p50"}, 2,
+     "latency.gp", "latency (µs)", "hollow: ioload saturated, adds its delay"},
+    {"cpu", "server CPU time per request", {"server.cpu_per_request_us"}, {""}, 1, "cpu.gp",
+     "server CPU time per request (µs)", NULL},
+    {"unanswered", "connections left without a response", {"starved_connections"}, {""}, 1,
+     "unanswered.gp", "connections without any response", NULL},
+};
 
 static void plot_usage(FILE *f)
 {
@@ -735,34 +985,18 @@ int plot_main(int argc, char **argv)
         nw = PLOT_MAX_NAMES;
 
     for (size_t w = 0; w < nw; w++) {
-        char slug[128], name[160], title[256];
+        char slug[128];
         plot_slug(workloads[w], slug, sizeof slug);
-        static const char *const tput[] = {"throughput_rps"}, *const none[] = {""};
-        static const char *const lat[] = {"latency_us.p99", "latency_us.p50"};
-        static const char *const lat_sfx[] = {" p99", " p50"};
-        static const char *const cpu[] = {"server.cpu_per_request_us"};
-        static const char *const starved[] = {"starved_connections"};
-
-        snprintf(name, sizeof name, "throughput-%s", slug);
-        snprintf(title, sizeof title, "%s: throughput against concurrency", workloads[w]);
-        chart_by_level(&p, workloads[w], tput, none, 1, "throughput.gp", name, title);
-
-        snprintf(name, sizeof name, "latency-%s", slug);
-        snprintf(title, sizeof title, "%s: p50 and p99 latency against concurrency", workloads[w]);
-        chart_by_level(&p, workloads[w], lat, lat_sfx, 2, "latency.gp", name, title);
-
-        snprintf(name, sizeof name, "cpu-%s", slug);
-        snprintf(title, sizeof title, "%s: server CPU time per request", workloads[w]);
-        chart_by_level(&p, workloads[w], cpu, none, 1, "cpu.gp", name, title);
-
-        if (any_positive(p.summary, workloads[w], starved[0])) {
-            snprintf(name, sizeof name, "unanswered-%s", slug);
-            snprintf(title, sizeof title, "%s: connections left without a response", workloads[w]);
-            chart_by_level(&p, workloads[w], starved, none, 1, "unanswered.gp", name, title);
-        }
-
+        for (size_t k = 0; k < sizeof chart_kinds / sizeof chart_kinds[0]; k++)
+            if (strcmp(chart_kinds[k].name, "unanswered") != 0 ||
+                any_positive(p.summary, workloads[w], "starved_connections"))
+                chart_kind_draw(&p, &chart_kinds[k], workloads[w], slug);
         chart_spectrum(&p, workloads[w], slug);
     }
+    const char *bases[PLOT_MAX_NAMES];
+    size_t nb = offered_bases(p.summary, bases, PLOT_MAX_NAMES);
+    for (size_t b = 0; b < nb && b < PLOT_MAX_NAMES; b++)
+        chart_offered(&p, bases[b]);
     chart_memory(&p);
     json_decref(p.summary);
     printf("plot: %d charts (PNG and SVG) in %s\n", p.charts, p.plots);

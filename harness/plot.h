@@ -16,7 +16,9 @@
 json_t *plot_load_summary(const char *dir, char *err, size_t errlen);
 /* The distinct values of the string field key ("model", "workload") over
  * summary's runs, in order of first appearance; pointers into summary.
- * Returns how many (at most cap are stored). */
+ * Offered-load points (runs with offered_of) are not listed as workloads:
+ * their workload's offered-load chart draws them. Returns how many (at
+ * most cap are stored). */
 size_t plot_names(json_t *summary, const char *key, const char **out, size_t cap);
 /* The distinct concurrency levels, ascending, at which model (NULL: any)
  * has at least one run with status "ok" in workload. Returns how many. */
@@ -25,9 +27,29 @@ size_t plot_levels(json_t *summary, const char *model, const char *workload, lon
  * one case, into out. Returns how many (at most cap). */
 size_t plot_samples(json_t *summary, const char *model, const char *workload, long concurrency,
                     const char *field, double *out, size_t cap);
+/* The highest level at which every one of models that ran workload has an
+ * "ok" run; 0 when there is none. */
+long plot_common_level(json_t *summary, const char *const *models, size_t nmodels,
+                       const char *workload);
+/* Median, min and max over the "ok" runs of one case of the number at a
+ * dotted path field; n == 0 (and NANs) when no run has it. */
+struct plot_stat {
+    size_t n;
+    double median, min, max;
+};
+struct plot_stat plot_stat(json_t *summary, const char *model, const char *workload,
+                           long concurrency, const char *field);
+/* How many "ok" runs of one case had load_saturated true: ioload, not the
+ * server, may have set their pace, so their throughput is a lower bound. */
+size_t plot_saturated(json_t *summary, const char *model, const char *workload, long concurrency);
 /* Copies s into buf keeping [A-Za-z0-9-] and turning anything else into
  * '-', for file names that LaTeX, gnuplot and shells take as they are. */
 char *plot_slug(const char *s, char *buf, size_t cap);
+/* The offered-load cases of one workload (runs whose offered_of is base):
+ * their case names ("base@50%") and fractions, by fraction ascending.
+ * Returns how many (at most cap). */
+size_t plot_offered_cases(json_t *summary, const char *base, const char **out, double *frac,
+                          size_t cap);
 /* The directory holding the gnuplot scripts: $IOBENCH_PLOTS_DIR, else the
  * source tree's plots/. */
 const char *plot_scripts_dir(void);

@@ -25,6 +25,16 @@ static int open_output(const char *path)
 
 pid_t procmon_spawn(char *const argv[], int cpu, const char *out_path, const char *err_path)
 {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    if (cpu >= 0)
+        CPU_SET(cpu, &one);
+    return procmon_spawn_on(argv, cpu >= 0 ? &one : NULL, out_path, err_path);
+}
+
+pid_t procmon_spawn_on(char *const argv[], const cpu_set_t *cpus, const char *out_path,
+                       const char *err_path)
+{
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int out = open_output(out_path);
     int err = open_output(err_path);
@@ -37,8 +47,8 @@ pid_t procmon_spawn(char *const argv[], int cpu, const char *out_path, const cha
     }
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (cpu >= 0)
-        CPU_SET(cpu, &set);
+    if (cpus != NULL)
+        set = *cpus;
     pid_t parent = getpid();
     pid = fork();
     if (pid < 0) {
@@ -51,7 +61,7 @@ pid_t procmon_spawn(char *const argv[], int cpu, const char *out_path, const cha
         sigset_t none;
         sigemptyset(&none);
         if (setpgid(0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent ||
-            (cpu >= 0 && sched_setaffinity(0, sizeof set, &set) < 0) ||
+            (cpus != NULL && sched_setaffinity(0, sizeof set, &set) < 0) ||
             signal(SIGPIPE, SIG_DFL) == SIG_ERR || sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
             dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
             goto child_fail;

@@ -8,6 +8,7 @@
 #ifndef IOBENCH_PROCMON_H
 #define IOBENCH_PROCMON_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/resource.h>
@@ -18,6 +19,9 @@
  * Returns the pid, or -1 with errno set when fork or exec failed (nothing is
  * left running). */
 pid_t procmon_spawn(char *const argv[], int cpu, const char *out_path, const char *err_path);
+/* The same, pinned to the CPUs in *cpus (NULL: not pinned). */
+pid_t procmon_spawn_on(char *const argv[], const cpu_set_t *cpus, const char *out_path,
+                       const char *err_path);
 /* Waits up to timeout_ms (0: just looks) for pid to end. 1 when it ended
  * (status and ru filled, either may be NULL), 0 when still running, -1 on
  * error. EINTR does not end the wait early unless *stop turns true (stop may

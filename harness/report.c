@@ -5,6 +5,7 @@
  * Both documents are written side by side through one small set of
  * primitives (heading, paragraph, table, image), so they always say the
  * same. report.tex compiles on its own and can be \input as an appendix. */
+#include "findings.h"
 #include "iobench.h"
 #include "plot.h"
 #include "stats_mw.h"
@@ -116,7 +117,10 @@ static void doc_table(struct doc *d, const char *align, size_t ncols, size_t nro
                       char (*cells)[REPORT_CELL])
 {
     fputc('\n', d->md);
-    fprintf(d->tex, "\n\\begin{center}\\small\n\\begin{tabular}{%s}\n\\toprule\n", align);
+    fprintf(d->tex,
+            "\n\\begin{center}\\footnotesize\\setlength{\\tabcolsep}{4pt}\n"
+            "\\begin{tabular}{%s}\n\\toprule\n",
+            align);
     for (size_t r = 0; r < nrows; r++) {
         fputc('|', d->md);
         for (size_t c = 0; c < ncols; c++) {
@@ -150,7 +154,8 @@ static bool doc_image(struct doc *d, const char *name, const char *caption)
     fprintf(d->md, "](plots/%s.png)\n", name);
     /* name is a plot_slug: safe in a LaTeX file name as it is. */
     fprintf(d->tex,
-            "\n\\begin{center}\n\\includegraphics[width=0.9\\linewidth]{\\iobenchdir/plots/%s.png}"
+            "\n\\begin{center}\n\\includegraphics[width=0.9\\linewidth,height=0.8\\textheight,"
+            "keepaspectratio]{\\iobenchdir/plots/%s.png}"
             "\\\\\n{\\small ",
             name);
     tex_escape(d->tex, caption);
@@ -237,14 +242,22 @@ static void section_method(struct doc *d, json_t *s)
     jtext(json_object_get(suite, "threads"), thr, sizeof thr);
     jtext(json_object_get(suite, "timeout_s"), tmo, sizeof tmo);
     doc_heading(d, 1, "Method");
-    doc_para(d, "Suite \"%s\" (%s): %s", jstr(suite, "name", "?"), jstr(suite, "file", "?"),
-             jstr(suite, "description", ""));
+    /* A suite file is named only by its path inside the checkout: an
+     * absolute path (older summaries) says nothing about the results. */
+    const char *file = jstr(suite, "file", "");
+    if (file[0] != '\0' && file[0] != '/')
+        doc_para(d, "Suite \"%s\" (%s): %s", jstr(suite, "name", "?"), file,
+                 jstr(suite, "description", ""));
+    else
+        doc_para(d, "Suite \"%s\": %s", jstr(suite, "name", "?"), jstr(suite, "description", ""));
     doc_para(d,
              "Each case (server model, workload, concurrency) ran %s trials. In each trial a "
              "fresh ioserve served the load of ioload, in closed loop: every connection sends "
              "its next request as soon as the previous response arrived. ioload ran %s "
              "thread(s) for %s s after a warm-up of %s s, with a request timeout of %s s. "
-             "Figures are the median over the trials; chart bars and bands span min to max.",
+             "Figures are the median over the trials; their spread is given as min..max over "
+             "the trials (too few for a confidence interval of the median), in the tables and "
+             "as whiskers and bands in the charts.",
              trials, thr, dur, warm, tmo);
     json_t *pin = json_object_get(s, "pinning");
     if (json_is_true(json_object_get(pin, "enabled"))) {
@@ -254,6 +267,14 @@ static void section_method(struct doc *d, json_t *s)
                  cpus_l);
     } else {
         doc_para(d, "CPU pinning: off (%s).", jstr(pin, "reason", "not requested"));
+    }
+    /* The CPU plan and load tasks (iobench run; absent from older results). */
+    if (json_is_integer(json_object_get(pin, "load_tasks"))) {
+        jlist(json_object_get(pin, "allowed_cpus"), cpus_s, sizeof cpus_s);
+        doc_para(d,
+                 "Load: %d ioload process(es) per run, their results merged exactly; the CPUs "
+                 "allowed were %s.",
+                 (int)json_integer_value(json_object_get(pin, "load_tasks")), cpus_s);
     }
 
     json_t *wls = json_object_get(suite, "workloads");
@@ -286,76 +307,257 @@ static void section_method(struct doc *d, json_t *s)
     free(cells);
 }
 
-/* One table: model x level of a summary field's median over trials. */
-static void headline_table(struct doc *d, json_t *s, const char *workload, const char **models,
-                           size_t nm, const long *levels, size_t nl, const char *field,
-                           double scale, const char *fmt, const char *caption)
+/* A bulleted list, one item per string. */
+static void doc_list(struct doc *d, const char *const *items, size_t n)
 {
-    size_t ncols = nl + 1;
-    char(*cells)[REPORT_CELL] = calloc((nm + 1) * ncols, REPORT_CELL);
-    char align[REPORT_MAX_LEVELS + 2];
-    if (cells == NULL)
-        return;
-    snprintf(cells[0], REPORT_CELL, "model / connections");
-    align[0] = 'l';
-    for (size_t l = 0; l < nl; l++) {
-        snprintf(cells[l + 1], REPORT_CELL, "%ld", levels[l]);
-        align[l + 1] = 'r';
+    fputc('\n', d->md);
+    fputs("\n\\begin{itemize}\n", d->tex);
+    for (size_t i = 0; i < n; i++) {
+        fputs("- ", d->md);
+        md_escape(d->md, items[i]);
+        fputc('\n', d->md);
+        fputs("\\item ", d->tex);
+        tex_escape(d->tex, items[i]);
+        fputc('\n', d->tex);
     }
-    align[ncols] = '\0';
-    for (size_t m = 0; m < nm; m++) {
-        char(*row)[REPORT_CELL] = &cells[(m + 1) * ncols];
-        snprintf(row[0], REPORT_CELL, "%s", models[m]);
-        for (size_t l = 0; l < nl; l++) {
-            double v[REPORT_MAX_TRIALS];
-            size_t n = plot_samples(s, models[m], workload, levels[l], field, v, REPORT_MAX_TRIALS);
-            if (n == 0) {
-                snprintf(row[l + 1], REPORT_CELL, "-");
-                continue;
-            }
-            /* fmt is one of our literal formats, chosen by the caller. */
+    fputs("\\end{itemize}\n", d->tex);
+}
+
+static void section_findings(struct doc *d, json_t *s)
+{
+    enum { CAP = 64 };
+    struct finding *f = calloc(CAP, sizeof *f);
+    const char *items[CAP];
+    if (f == NULL)
+        return;
+    size_t n = findings_compute(s, f, CAP), shown = n < CAP ? n : CAP;
+    for (size_t i = 0; i < shown; i++)
+        items[i] = f[i].text;
+    doc_heading(d, 1, "Findings");
+    if (n == 0) {
+        doc_para(d, "No rule of iobench's findings fired on these results.");
+    } else {
+        doc_para(d, "Computed from the results below by fixed rules (harness/findings.c); "
+                    "figures are medians over the trials of each case.");
+        doc_list(d, items, shown);
+    }
+    if (shown < n)
+        doc_para(d, "... and %zu more.", n - shown);
+    free(f);
+}
+
+static const char *const table_head[] = {"model",   "conn.",  "req/s",   "min..max",
+                                         "p50 µs",  "p99 µs", "CPU µs/req", "RSS MiB",
+                                         "starved", "unfinished"};
+#define TABLE_COLS (sizeof table_head / sizeof table_head[0])
+
+/* One row of a workload's table; true when its throughput is a lower bound. */
+static bool workload_row(json_t *s, const char *model, const char *wl, long level,
+                         char (*row)[REPORT_CELL])
+{
+    struct plot_stat t = plot_stat(s, model, wl, level, "throughput_rps");
+    static const char *const rest[][2] = {{"latency_us.p50", "%.0f"},
+                                          {"latency_us.p99", "%.0f"},
+                                          {"server.cpu_per_request_us", "%.1f"},
+                                          {"server.rss_peak_kb", "%.1f"},
+                                          {"starved_connections", "%.0f"},
+                                          {"unfinished", "%.0f"}};
+    bool sat = plot_saturated(s, model, wl, level) > 0;
+    snprintf(row[0], REPORT_CELL, "%s", model);
+    snprintf(row[1], REPORT_CELL, "%ld", level);
+    snprintf(row[2], REPORT_CELL, "%.0f%s", t.median, sat ? FINDINGS_LOWER_BOUND_MARK : "");
+    snprintf(row[3], REPORT_CELL, "%.0f..%.0f", t.min, t.max);
+    for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++) {
+        struct plot_stat v = plot_stat(s, model, wl, level, rest[k][0]);
+        double scale = strcmp(rest[k][0], "server.rss_peak_kb") == 0 ? 1.0 / 1024.0 : 1.0;
+        if (v.n == 0) {
+            snprintf(row[4 + k], REPORT_CELL, "-");
+            continue;
+        }
+        /* rest[k][1] is one of the literal formats above. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-            snprintf(row[l + 1], REPORT_CELL, fmt, stats_median(v, n) * scale);
+        snprintf(row[4 + k], REPORT_CELL, rest[k][1], v.median * scale);
 #pragma GCC diagnostic pop
-        }
     }
-    doc_heading(d, 2, caption);
-    doc_table(d, align, ncols, nm + 1, cells);
+    return sat;
+}
+
+/* Every model at every level of one workload, in one table. */
+static void workload_table(struct doc *d, json_t *s, const char *wl, const char **models,
+                           size_t nm)
+{
+    long levels[REPORT_MAX_LEVELS];
+    size_t nl = plot_levels(s, NULL, wl, levels, REPORT_MAX_LEVELS), rows = 1;
+    nl = nl < REPORT_MAX_LEVELS ? nl : REPORT_MAX_LEVELS;
+    char(*cells)[REPORT_CELL] = calloc((nm * nl + 1) * TABLE_COLS, REPORT_CELL);
+    if (cells == NULL)
+        return;
+    for (size_t c = 0; c < TABLE_COLS; c++)
+        snprintf(cells[c], REPORT_CELL, "%s", table_head[c]);
+    bool marked = false;
+    for (size_t m = 0; m < nm; m++)
+        for (size_t l = 0; l < nl; l++) {
+            if (plot_stat(s, models[m], wl, levels[l], "throughput_rps").n == 0)
+                continue;
+            marked |= workload_row(s, models[m], wl, levels[l], &cells[rows * TABLE_COLS]);
+            rows++;
+        }
+    if (rows == 1)
+        doc_para(d, "No successful run of this workload.");
+    else
+        doc_table(d, "lrrrrrrrrr", TABLE_COLS, rows, cells);
+    if (marked)
+        doc_para(d,
+                 "%s: ioload was saturated in at least one trial of this case, so the throughput "
+                 "is a lower bound (the server may be faster) and the latency includes ioload's "
+                 "own delay.",
+                 FINDINGS_LOWER_BOUND_MARK);
     free(cells);
 }
 
-static void section_headline(struct doc *d, json_t *s, const char **models, size_t nm,
-                             const char **workloads, size_t nw)
+/* What one workload sends and holds fixed, in one sentence. */
+static void workload_intro(struct doc *d, json_t *s, const char *wl)
 {
-    const char *wl = nw > 0 ? workloads[0] : NULL;
-    for (size_t w = 0; w < nw; w++)
-        if (strcmp(workloads[w], "plaintext") == 0)
-            wl = workloads[w];
-    char title[256];
-    snprintf(title, sizeof title, "Headline figures: workload %s", wl ? wl : "-");
-    doc_heading(d, 1, title);
-    long levels[REPORT_MAX_LEVELS];
-    size_t nl = wl ? plot_levels(s, NULL, wl, levels, REPORT_MAX_LEVELS) : 0;
-    if (nl == 0) {
-        doc_para(d, "No successful run to report.");
-        return;
+    json_t *w = NULL, *v;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(s, "suite"), "workloads"), i, v)
+    {
+        if (strcmp(jstr(v, "name", ""), wl) == 0)
+            w = v;
     }
-    doc_para(d, "Medians over the trials of each case; \"-\" where no trial succeeded or the "
-                "level was skipped.");
-    headline_table(d, s, wl, models, nm, levels, nl, "throughput_rps", 1.0, "%.0f",
-                   "Throughput (requests/s)");
-    headline_table(d, s, wl, models, nm, levels, nl, "latency_us.p99", 1.0, "%.0f",
-                   "p99 latency (µs)");
-    doc_para(d, "Percentiles describe the requests that were answered. A server that leaves "
-                "some connections unanswered (the iterative model holds one keep-alive client "
-                "at a time) shows it here instead:");
-    headline_table(d, s, wl, models, nm, levels, nl, "starved_connections", 1.0, "%.0f",
-                   "Connections that got no response during the run");
-    headline_table(d, s, wl, models, nm, levels, nl, "server.cpu_per_request_us", 1.0, "%.1f",
-                   "Server CPU time per request (µs)");
-    headline_table(d, s, wl, models, nm, levels, nl, "server.rss_peak_kb", 1.0 / 1024.0, "%.1f",
-                   "Server peak RSS (MiB)");
+    char levels[REPORT_CELL], extras[REPORT_CELL] = "";
+    jlist(json_object_get(w, "levels"), levels, sizeof levels);
+    json_int_t idle = json_integer_value(json_object_get(w, "idle"));
+    json_int_t slow = json_integer_value(json_object_get(w, "slow_clients"));
+    if (idle > 0)
+        snprintf(extras, sizeof extras, "; beside them %" JSON_INTEGER_FORMAT " idle connections",
+                 idle);
+    else if (slow > 0)
+        snprintf(extras, sizeof extras, "; beside them %" JSON_INTEGER_FORMAT " slow clients",
+                 slow);
+    doc_para(d,
+             "Request %s %s, %s; %s concurrent connection(s)%s. Medians over the trials of each "
+             "case; min..max is the spread of the throughput over them; starved: connections "
+             "that got no response; unfinished: requests still waiting at the end.",
+             jstr(w, "method", "GET"), jstr(w, "path", "/"),
+             json_is_false(json_object_get(w, "keepalive")) ? "a new connection per request"
+                                                             : "keep-alive",
+             levels, extras);
+}
+
+static void section_workloads(struct doc *d, json_t *s, const char **models, size_t nm,
+                              const char **workloads, size_t nw)
+{
+    static const char *const kinds[][2] = {{"throughput", "throughput"},
+                                           {"latency", "p50 and p99 latency"},
+                                           {"cpu", "server CPU time per request"},
+                                           {"unanswered", "connections without a response"},
+                                           {"spectrum", "latency by percentile"}};
+    for (size_t w = 0; w < nw; w++) {
+        char title[256], slug[128];
+        snprintf(title, sizeof title, "Workload %s", workloads[w]);
+        doc_heading(d, 1, title);
+        workload_intro(d, s, workloads[w]);
+        workload_table(d, s, workloads[w], models, nm);
+        plot_slug(workloads[w], slug, sizeof slug);
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            char name[192], caption[256];
+            snprintf(name, sizeof name, "%s-%s", kinds[k][0], slug);
+            snprintf(caption, sizeof caption, "%s: %s", workloads[w], kinds[k][1]);
+            doc_image(d, name, caption);
+        }
+    }
+}
+
+static const char *const offered_head[] = {"model",     "offered",   "req/s offered", "req/s",
+                                           "p50 µs",    "p99 µs",    "p99.9 µs",      "send lag p99 µs",
+                                           "late %"};
+#define OFFERED_COLS (sizeof offered_head / sizeof offered_head[0])
+
+/* One model at one offered fraction: -1 when it has no successful run,
+ * else 1 when ioload was saturated in a trial, 0 when not. */
+static int offered_row(json_t *s, const char *model, const char *wl, long level, double frac,
+                        char (*row)[REPORT_CELL])
+{
+    static const char *const fields[] = {"offered_rps", "throughput_rps", "latency_us.p50",
+                                         "latency_us.p99", "latency_us.p99_9",
+                                         "open_loop.send_lag_p99_ns"};
+    struct plot_stat v[6];
+    for (size_t k = 0; k < 6; k++) {
+        v[k] = plot_stat(s, model, wl, level, fields[k]);
+        if (v[k].n == 0 && k < 4)
+            return -1;
+    }
+    struct plot_stat late = plot_stat(s, model, wl, level, "open_loop.late");
+    struct plot_stat sched = plot_stat(s, model, wl, level, "open_loop.scheduled");
+    bool sat = plot_saturated(s, model, wl, level) > 0;
+    snprintf(row[0], REPORT_CELL, "%s", model);
+    snprintf(row[1], REPORT_CELL, "%.0f%%", frac * 100);
+    snprintf(row[2], REPORT_CELL, "%.0f", v[0].median);
+    snprintf(row[3], REPORT_CELL, "%.0f%s", v[1].median, sat ? FINDINGS_LOWER_BOUND_MARK : "");
+    snprintf(row[4], REPORT_CELL, "%.0f", v[2].median);
+    snprintf(row[5], REPORT_CELL, "%.0f", v[3].median);
+    snprintf(row[6], REPORT_CELL, v[4].n ? "%.0f" : "-", v[4].median);
+    snprintf(row[7], REPORT_CELL, v[5].n ? "%.0f" : "-", v[5].median / 1e3);
+    snprintf(row[8], REPORT_CELL, sched.n && sched.median > 0 ? "%.1f" : "-",
+             100.0 * late.median / sched.median);
+    return sat ? 1 : 0;
+}
+
+/* Open-loop workloads: every model at every offered fraction, one table
+ * per level, and the latency-against-offered-load chart. */
+static void section_offered(struct doc *d, json_t *s, const char **models, size_t nm)
+{
+    const char *bases[REPORT_MAX_NAMES];
+    size_t nb = plot_names(s, "offered_of", bases, REPORT_MAX_NAMES);
+    for (size_t b = 0; b < nb && b < REPORT_MAX_NAMES; b++) {
+        const char *cases[REPORT_MAX_LEVELS];
+        double frac[REPORT_MAX_LEVELS];
+        size_t nc = plot_offered_cases(s, bases[b], cases, frac, REPORT_MAX_LEVELS);
+        long levels[REPORT_MAX_LEVELS];
+        size_t nl = nc ? plot_levels(s, NULL, cases[0], levels, REPORT_MAX_LEVELS) : 0;
+        char title[256], slug[128];
+        snprintf(title, sizeof title, "Workload %s (open loop)", bases[b]);
+        doc_heading(d, 1, title);
+        doc_para(d,
+                 "Open loop: each model is offered fixed fractions of its own closed-loop "
+                 "capacity (the median throughput of its capacity workload at the same "
+                 "connections, measured earlier in this run). Latency is corrected: from each "
+                 "request's due time, so a server that falls behind is charged for the wait. "
+                 "Send lag is how late ioload sent; late: sent over 1 ms after the due time.");
+        plot_slug(bases[b], slug, sizeof slug);
+        for (size_t l = 0; l < nl; l++) {
+            char(*cells)[REPORT_CELL] = calloc((nm * nc + 1) * OFFERED_COLS, REPORT_CELL);
+            if (cells == NULL)
+                return;
+            for (size_t c = 0; c < OFFERED_COLS; c++)
+                snprintf(cells[c], REPORT_CELL, "%s", offered_head[c]);
+            size_t rows = 1;
+            bool marked = false;
+            for (size_t m = 0; m < nm; m++)
+                for (size_t c = 0; c < nc; c++) {
+                    int rc = offered_row(s, models[m], cases[c], levels[l], frac[c],
+                                         &cells[rows * OFFERED_COLS]);
+                    if (rc >= 0) {
+                        marked |= rc == 1;
+                        rows++;
+                    }
+                }
+            doc_para(d, "%ld connections.", levels[l]);
+            if (rows > 1)
+                doc_table(d, "lrrrrrrrr", OFFERED_COLS, rows, cells);
+            if (marked)
+                doc_para(d, "%s: ioload was saturated in a trial of this case.",
+                         FINDINGS_LOWER_BOUND_MARK);
+            free(cells);
+            char name[192], caption[256];
+            snprintf(name, sizeof name, "offered-%s-c%ld", slug, levels[l]);
+            snprintf(caption, sizeof caption, "%s: latency, achieved rate and send lag against "
+                     "offered load", bases[b]);
+            doc_image(d, name, caption);
+        }
+    }
 }
 
 static void section_verify(struct doc *d, json_t *s)
@@ -413,25 +615,10 @@ static void section_failures(struct doc *d, json_t *s)
     free(cells);
 }
 
-static void section_charts(struct doc *d, const char **workloads, size_t nw)
+static void section_other_charts(struct doc *d)
 {
-    static const char *const kinds[][2] = {{"throughput", "throughput against concurrency"},
-                                           {"latency", "p50 and p99 latency against concurrency"},
-                                           {"cpu", "server CPU time per request"},
-                                           {"spectrum", "latency by percentile"}};
-    doc_heading(d, 1, "Charts");
-    int shown = 0;
-    for (size_t w = 0; w < nw; w++) {
-        char slug[128];
-        plot_slug(workloads[w], slug, sizeof slug);
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-            char name[192], caption[256];
-            snprintf(name, sizeof name, "%s-%s", kinds[k][0], slug);
-            snprintf(caption, sizeof caption, "%s: %s", workloads[w], kinds[k][1]);
-            shown += doc_image(d, name, caption);
-        }
-    }
-    shown += doc_image(d, "memory", "server peak RSS against open connections");
+    doc_heading(d, 1, "Memory and comparison");
+    int shown = doc_image(d, "memory", "server peak RSS against open connections (all workloads)");
     shown += doc_image(d, "compare", "change of the medians against a baseline");
     if (shown == 0)
         doc_para(d, "No charts yet: run iobench plot on this directory, then this report again.");
@@ -505,12 +692,14 @@ static int write_docs(json_t *s, const char *dir)
     }
     doc_para(&d, "Server models compared: %s.", nm ? list : "none");
 
+    section_findings(&d, s);
     section_machine(&d, s);
     section_method(&d, s);
-    section_headline(&d, s, models, nm, workloads, nw);
+    section_workloads(&d, s, models, nm, workloads, nw);
+    section_offered(&d, s, models, nm);
+    section_other_charts(&d);
     section_verify(&d, s);
     section_failures(&d, s);
-    section_charts(&d, workloads, nw);
     fputs("\n\\iobenchend\n", d.tex);
 
     int rc = 0;

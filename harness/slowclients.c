@@ -26,6 +26,7 @@ struct slowclients {
     pthread_t thread;
     int stop_pipe[2];
     int port;
+    struct in_addr addr;
     int cpu;
     int n;
     char head[512];
@@ -50,7 +51,7 @@ static void slow_connect(struct slowclients *sc, struct slow_conn *c)
         return;
     }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sc->port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_addr = sc->addr;
     /* Non-blocking, so a server whose backlog is full (iterative) cannot
      * stall the other connections; the handshake finishes in the background. */
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
@@ -122,8 +123,8 @@ static void *slow_thread(void *arg)
     return NULL;
 }
 
-struct slowclients *slowclients_start(int port, int n, const char *path, int cpu, char *err,
-                                      size_t errlen)
+struct slowclients *slowclients_start(const char *host, int port, int n, const char *path, int cpu,
+                                      char *err, size_t errlen)
 {
     if (n < 1 || n > SLOW_MAX || port < 1 || port > 65535) {
         snprintf(err, errlen, "slow clients: bad count %d or port %d", n, port);
@@ -136,11 +137,15 @@ struct slowclients *slowclients_start(int port, int n, const char *path, int cpu
         return NULL;
     }
     int len = snprintf(sc->head, sizeof sc->head,
-                       "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: iobench-slowclient\r\n"
+                       "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: iobench-slowclient\r\n"
                        "\r\n",
-                       path);
+                       path, host);
     if (len < 0 || (size_t)len >= sizeof sc->head) {
         snprintf(err, errlen, "slow clients: path too long");
+        goto fail;
+    }
+    if (inet_pton(AF_INET, host, &sc->addr) != 1) {
+        snprintf(err, errlen, "slow clients: %s is not an IPv4 address", host);
         goto fail;
     }
     sc->head_len = (size_t)len;

@@ -20,11 +20,11 @@ struct slowclients_stats {
     long bytes_received;
 };
 
-/* Starts n slow connections to 127.0.0.1:port requesting path, from one
+/* Starts n slow connections to host:port (IPv4) requesting path, from one
  * thread pinned to cpu when cpu >= 0. NULL with one line in err on failure
  * (nothing left running). */
-struct slowclients *slowclients_start(int port, int n, const char *path, int cpu, char *err,
-                                      size_t errlen);
+struct slowclients *slowclients_start(const char *host, int port, int n, const char *path, int cpu,
+                                      char *err, size_t errlen);
 /* Stops the thread, closes every connection, joins, fills *st (may be NULL)
  * and frees sc. 0, or -1 when the thread could not be joined. */
 int slowclients_stop(struct slowclients *sc, struct slowclients_stats *st);

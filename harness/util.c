@@ -182,6 +182,18 @@ int util_parse_double(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+int util_parse_percent(const char *s, double lo, double hi, double *out)
+{
+    char buf[64];
+    size_t len = s != NULL ? strlen(s) : 0;
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, s, len + 1);
+    if (buf[len - 1] == '%')
+        buf[len - 1] = '\0';
+    return util_parse_double(buf, lo, hi, out);
+}
+
 /* Runs `git -C dir rev-parse --short HEAD` without a shell; the sha, or an
  * empty string. */
 static void read_git_sha(char *out, size_t cap)
@@ -311,4 +323,16 @@ json_t *util_env(void)
     const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     json_object_set_new(env, "libcurl", cv != NULL ? json_string(cv->version) : json_null());
     return env;
+}
+
+const char *util_source_relative(const char *path, char *buf, size_t cap)
+{
+    char real[PATH_MAX], root[PATH_MAX];
+    if (realpath(path, real) == NULL || realpath(IOBENCH_SOURCE_DIR, root) == NULL)
+        return NULL;
+    size_t n = strlen(root);
+    if (strncmp(real, root, n) != 0 || real[n] != '/')
+        return NULL;
+    int w = snprintf(buf, cap, "%s", real + n + 1);
+    return w < 0 || (size_t)w >= cap ? NULL : buf;
 }

@@ -36,6 +36,10 @@ char *util_duration(double seconds, char *buf, size_t cap);
 /* Short git sha of the source tree (IOBENCH_SOURCE_DIR), or NULL when it is
  * not a git checkout. Static, computed once. */
 const char *util_git_sha(void);
+/* path relative to the source tree (IOBENCH_SOURCE_DIR) when it lies
+ * inside it ("harness/suites/default.json"), into buf; NULL otherwise, so
+ * that no result records where a machine keeps its files. */
+const char *util_source_relative(const char *path, char *buf, size_t cap);
 /* {"hostname","kernel","cpu_model","cores","mem_total_kb","libcurl"} read
  * from uname and /proc; values it cannot read are null. New reference. */
 json_t *util_env(void);
@@ -53,5 +57,7 @@ const char *util_line_value(const char *text, const char *key, char *out, size_t
 /* strtol/strtod over the whole string with range checks: 0 or -1. */
 int util_parse_long(const char *s, long lo, long hi, long *out);
 int util_parse_double(const char *s, double lo, double hi, double *out);
+/* The same for a percentage written "5%" or "5" (the number of percent). */
+int util_parse_percent(const char *s, double lo, double hi, double *out);
 
 #endif

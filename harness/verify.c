@@ -45,6 +45,14 @@ static size_t vbuf_write(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* The server's address: loopback unless `iobench run --host` says. */
+static char verify_host[64] = "127.0.0.1";
+
+void verify_set_host(const char *host)
+{
+    snprintf(verify_host, sizeof verify_host, "%s", host);
+}
+
 /* One request on h (which keeps its connection between calls). */
 static void do_request_within(CURL *h, int port, const char *method, const char *path,
                               const char *body, size_t body_len, long timeout_ms,
@@ -56,7 +64,7 @@ static void do_request_within(CURL *h, int port, const char *method, const char 
     r->head = (struct vbuf){headbuf, 0, sizeof headbuf, false};
     bodybuf[0] = headbuf[0] = '\0';
     char url[512];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    snprintf(url, sizeof url, "http://%s:%d%s", verify_host, port, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

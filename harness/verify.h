@@ -13,6 +13,10 @@
  * the array failed. Returns how many failed (0: the model is fit). */
 int verify_server(int port, const char *model, json_t *failed);
 
+/* The address the checks and /stats go to (default 127.0.0.1): where the
+ * server was told to listen. */
+void verify_set_host(const char *host);
+
 /* GET http://127.0.0.1:port/stats once, within timeout_ms; the parsed JSON
  * object (new reference) or NULL. */
 json_t *verify_get_stats(int port, long timeout_ms);

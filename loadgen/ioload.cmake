@@ -4,6 +4,12 @@ add_library(ioload_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/ioload_opts.c
   ${CMAKE_CURRENT_LIST_DIR}/ioload_errors.c
   ${CMAKE_CURRENT_LIST_DIR}/ioload_engine.c
+  ${CMAKE_CURRENT_LIST_DIR}/ioload_worker.c
+  ${CMAKE_CURRENT_LIST_DIR}/ioload_sched.c
+  ${CMAKE_CURRENT_LIST_DIR}/ioload_curl.c
+  ${CMAKE_CURRENT_LIST_DIR}/ioload_transfer.c
+  ${CMAKE_CURRENT_LIST_DIR}/ioload_stream.c
+  ${CMAKE_CURRENT_LIST_DIR}/respframe.c
   ${CMAKE_CURRENT_LIST_DIR}/ioload_env.c
   ${CMAKE_CURRENT_LIST_DIR}/ioload_report.c
   ${CMAKE_CURRENT_LIST_DIR}/ioload_merge.c)

@@ -1,9 +1,11 @@
-/* ioload_engine: the worker threads that generate load and measure it.
+/* ioload_engine: runs a load on worker threads and merges what they measured.
  *
- * Each thread owns a libcurl multi handle for the measured connections,
- * another for the idle ones, one epoll instance and a timerfd per multi
- * handle, and its own histograms and counters; results are merged when all
- * threads have finished, so the request path takes no lock. */
+ * Each thread (ioload_worker.c) owns one epoll instance, its connections and
+ * its own histograms and counters; results are merged when all threads have
+ * finished, so the request path takes no lock. Two engines drive the
+ * connections: "stream" (the default: libcurl connects, ioload writes the
+ * requests and frames the responses) and "transfer" (libcurl's whole HTTP
+ * stack per request). */
 #ifndef IOBENCH_IOLOAD_ENGINE_H
 #define IOBENCH_IOLOAD_ENGINE_H
 
@@ -16,6 +18,8 @@
 #include "hdr.h"
 #include "ioload_errors.h"
 #include "ioload_opts.h"
+
+struct engine_ops;
 
 #define IOLOAD_HDR_LOWEST 1
 #define IOLOAD_HDR_HIGHEST 100000000 /* 100 s in microseconds */
@@ -37,13 +41,19 @@ struct ioload_result {
     int64_t bytes; /* response body bytes */
     struct ioload_errors err;
     /* Open loop only. */
-    int64_t scheduled; /* scheduled in the measured interval */
-    int64_t late;      /* sent > 1 ms after their time, or never sent */
-    int64_t unsent;    /* still waiting for a free connection at the end */
-    int64_t max_send_lag_us;
+    struct hdr send_lag; /* ns from each request's due time to its send */
+    int64_t scheduled;   /* scheduled in the measured interval */
+    int64_t late;        /* sent > 1 ms after their time, or never sent */
+    int64_t late_behind; /* ... of which ioload itself was > 1 ms behind */
+    int64_t late_noconn; /* ... of which waited for a connection with room */
+    int64_t unsent;      /* still waiting for a free connection at the end */
+    int64_t max_send_lag_ns;
+    double spin_s;      /* time awake on purpose before due times (not busy) */
+    double margin_us;   /* the wake-up margin at the end (mean over threads) */
     double elapsed_s;
     double cpu_user_s, cpu_sys_s; /* worker threads, measured interval */
     double cpu_thread_s;          /* CLOCK_THREAD_CPUTIME_ID, same interval */
+    double runq_wait_s;           /* ready to run but kept off a CPU, summed */
     struct timespec start_wall, end_wall;
     struct ioload_tl_entry *timeline;
     size_t timeline_len;
@@ -62,5 +72,7 @@ struct ioload_result {
 int ioload_run(const struct ioload_config *cfg, volatile sig_atomic_t *stop,
                struct ioload_result *res, char *err, size_t errlen);
 void ioload_result_free(struct ioload_result *res);
+/* The engine of that name ("stream", "transfer"), or NULL. */
+const struct engine_ops *ioload_engine_find(const char *name);
 
 #endif

@@ -126,6 +126,11 @@ enum ioload_err_class ioload_err_classify(CURLcode rc)
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
         return IOLOAD_ERR_RECEIVE;
+    /* The stream engine's framer reports CURLE_WEIRD_SERVER_REPLY; libcurl
+     * reports a status line it cannot read as HTTP/0.9, which we never allow. */
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return IOLOAD_ERR_MALFORMED;
     default:
         return IOLOAD_ERR_OTHER;
     }
@@ -156,6 +161,9 @@ void ioload_err_count(struct ioload_errors *e, CURLcode rc, long status)
     case IOLOAD_ERR_RECEIVE:
         e->receive++;
         break;
+    case IOLOAD_ERR_MALFORMED:
+        e->malformed++;
+        break;
     case IOLOAD_ERR_OTHER:
         e->other[(int)rc >= 0 && rc < CURL_LAST ? rc : CURLE_OK]++;
         break;
@@ -168,6 +176,7 @@ void ioload_err_add(struct ioload_errors *dst, const struct ioload_errors *src)
     dst->timeout += src->timeout;
     dst->send += src->send;
     dst->receive += src->receive;
+    dst->malformed += src->malformed;
     for (size_t i = 0; i < CURL_LAST; i++)
         dst->other[i] += src->other[i];
     for (size_t i = 0; i < IOLOAD_STATUS_MAX; i++)

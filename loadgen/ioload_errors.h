@@ -2,7 +2,8 @@
  *
  * A transfer either failed in transport (a CURLcode other than CURLE_OK) or
  * returned an HTTP status. Transport failures fall into wrk's classes
- * (connect, timeout, send, receive) or "other", keyed by the CURLcode's name;
+ * (connect, timeout, send, receive), a malformed response, or "other", keyed
+ * by the CURLcode's name;
  * statuses are counted per code. Counters are plain integers owned by one
  * thread and summed at the end. */
 #ifndef IOBENCH_IOLOAD_ERRORS_H
@@ -17,6 +18,7 @@ enum ioload_err_class {
     IOLOAD_ERR_TIMEOUT,
     IOLOAD_ERR_SEND,
     IOLOAD_ERR_RECEIVE,
+    IOLOAD_ERR_MALFORMED, /* the response was not valid HTTP/1.x */
     IOLOAD_ERR_OTHER,
 };
 
@@ -27,6 +29,7 @@ struct ioload_errors {
     int64_t timeout;
     int64_t send;
     int64_t receive;
+    int64_t malformed;
     int64_t other[CURL_LAST];          /* by CURLcode */
     int64_t status[IOLOAD_STATUS_MAX]; /* every HTTP status seen, 2xx included */
 };

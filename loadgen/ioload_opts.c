@@ -19,7 +19,12 @@ void ioload_usage(FILE *out)
 {
     fputs("Usage: ioload [options] URL\n"
           "       ioload merge A.json B.json ... > ALL.json\n"
-          "HTTP load generator (libcurl multi-socket, one event loop per thread).\n"
+          "HTTP load generator (libcurl, one event loop per thread).\n"
+          "  -e, --engine E         stream (default): libcurl connects, ioload writes\n"
+          "                         requests and frames responses itself (wrk's cost);\n"
+          "                         transfer: libcurl's whole HTTP stack per request\n"
+          "  -P, --pipeline N       stream engine: up to N requests in flight per\n"
+          "                         connection (1)\n"
           "  -t, --threads N        worker threads (1)\n"
           "  -c, --connections N    connections in total, split over threads (10)\n"
           "  -d, --duration D       measured time (10s); D: 500ms, 5s, 2m or seconds\n"
@@ -34,6 +39,8 @@ void ioload_usage(FILE *out)
           "  -D, --data S           request body\n"
           "      --data-file F      request body read from F\n"
           "  -H, --header 'N: V'    extra request header (repeatable)\n"
+          "      --cacert FILE      https: verify the server against this CA bundle\n"
+          "      --insecure         https: do not verify the server's certificate\n"
           "  -j, --json FILE        write the JSON result to FILE ('-': stdout)\n"
           "  -q, --quiet            no progress line\n"
           "  -h, --help             this text\n"
@@ -190,159 +197,222 @@ void ioload_config_free(struct ioload_config *cfg)
         return IOLOAD_OPTS_USAGE;                                                                  \
     } while (0)
 
-int ioload_parse_args(int argc, char **argv, struct ioload_config *cfg, char *err, size_t errlen)
+enum { OPT_DATA_FILE = 256, OPT_CACERT, OPT_INSECURE };
+
+static const struct option longopts[] = {
+    {"threads", required_argument, NULL, 't'},
+    {"connections", required_argument, NULL, 'c'},
+    {"duration", required_argument, NULL, 'd'},
+    {"requests", required_argument, NULL, 'n'},
+    {"warmup", required_argument, NULL, 'w'},
+    {"timeout", required_argument, NULL, 'T'},
+    {"rate", required_argument, NULL, 'R'},
+    {"no-keepalive", no_argument, NULL, 'k'},
+    {"idle", required_argument, NULL, 'i'},
+    {"method", required_argument, NULL, 'm'},
+    {"data", required_argument, NULL, 'D'},
+    {"data-file", required_argument, NULL, OPT_DATA_FILE},
+    {"header", required_argument, NULL, 'H'},
+    {"json", required_argument, NULL, 'j'},
+    {"engine", required_argument, NULL, 'e'},
+    {"pipeline", required_argument, NULL, 'P'},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* What parsing collects beside the config itself. */
+struct parse_state {
+    bool have_duration;
+    const char *data_file, *data;
+};
+
+/* One option that takes a value or sets a flag; IOLOAD_OPTS_OK or _USAGE
+ * with the message in err. */
+static int apply_option(int c, struct ioload_config *cfg, struct parse_state *ps, char *err,
+                        size_t errlen)
 {
-    enum { OPT_DATA_FILE = 256 };
-    static const struct option longopts[] = {
-        {"threads", required_argument, NULL, 't'},
-        {"connections", required_argument, NULL, 'c'},
-        {"duration", required_argument, NULL, 'd'},
-        {"requests", required_argument, NULL, 'n'},
-        {"warmup", required_argument, NULL, 'w'},
-        {"timeout", required_argument, NULL, 'T'},
-        {"rate", required_argument, NULL, 'R'},
-        {"no-keepalive", no_argument, NULL, 'k'},
-        {"idle", required_argument, NULL, 'i'},
-        {"method", required_argument, NULL, 'm'},
-        {"data", required_argument, NULL, 'D'},
-        {"data-file", required_argument, NULL, OPT_DATA_FILE},
-        {"header", required_argument, NULL, 'H'},
-        {"json", required_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    *cfg = (struct ioload_config){
-        .method = NULL,
-        .threads = 1,
-        .connections = 10,
-        .duration_s = 10,
-        .timeout_s = 10,
-        .keepalive = true,
-    };
-    bool have_duration = false;
-    const char *data_file = NULL, *data = NULL;
     long v;
-    int c;
-    opterr = 0; /* our own one-line messages */
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":t:c:d:n:w:T:R:ki:m:D:H:j:qhV", longopts, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            if (parse_int(optarg, 1, 1024, &v) != 0)
-                USAGE("ioload: --threads wants an integer in 1..1024, not '%s'", optarg);
-            cfg->threads = (int)v;
-            break;
-        case 'c':
-            if (parse_int(optarg, 1, 1000000, &v) != 0)
-                USAGE("ioload: --connections wants an integer in 1..1000000, not '%s'", optarg);
-            cfg->connections = (int)v;
-            break;
-        case 'd':
-            if (ioload_parse_duration(optarg, &cfg->duration_s) != 0 || cfg->duration_s <= 0)
-                USAGE("ioload: --duration wants a positive duration (500ms, 5s, 2m), not '%s'",
-                      optarg);
-            have_duration = true;
-            break;
-        case 'n':
-            if (parse_int(optarg, 1, LONG_MAX, &v) != 0)
-                USAGE("ioload: --requests wants a positive integer, not '%s'", optarg);
-            cfg->requests = v;
-            break;
-        case 'w':
-            if (ioload_parse_duration(optarg, &cfg->warmup_s) != 0)
-                USAGE("ioload: --warmup wants a duration (500ms, 5s, 2m), not '%s'", optarg);
-            break;
-        case 'T':
-            if (ioload_parse_duration(optarg, &cfg->timeout_s) != 0 || cfg->timeout_s < 0.001)
-                USAGE("ioload: --timeout wants a duration of at least 1ms, not '%s'", optarg);
-            break;
-        case 'R': {
-            char *end;
-            errno = 0;
-            cfg->rate = strtod(optarg, &end);
-            if (errno != 0 || *end != '\0' || !isfinite(cfg->rate) || cfg->rate <= 0 ||
-                cfg->rate > 1e8)
-                USAGE("ioload: --rate wants requests per second in (0, 1e8], not '%s'", optarg);
-            break;
-        }
-        case 'k':
-            cfg->keepalive = false;
-            break;
-        case 'i':
-            if (parse_int(optarg, 0, 1000000, &v) != 0)
-                USAGE("ioload: --idle wants an integer in 0..1000000, not '%s'", optarg);
-            cfg->idle = (int)v;
-            break;
-        case 'm':
-            if (*optarg == '\0' || strpbrk(optarg, " \t\r\n") != NULL)
-                USAGE("ioload: --method wants a method token, not '%s'", optarg);
-            cfg->method = optarg;
-            break;
-        case 'D':
-            data = optarg;
-            break;
-        case OPT_DATA_FILE:
-            data_file = optarg;
-            break;
-        case 'H':
-            if (cfg->nheaders == IOLOAD_MAX_HEADERS)
-                USAGE("ioload: at most %d --header options", IOLOAD_MAX_HEADERS);
-            if (strchr(optarg, ':') == NULL || strpbrk(optarg, "\r\n") != NULL)
-                USAGE("ioload: --header wants 'Name: value', not '%s'", optarg);
-            cfg->headers[cfg->nheaders++] = optarg;
-            break;
-        case 'j':
-            cfg->json_path = optarg;
-            break;
-        case 'q':
-            cfg->quiet = true;
-            break;
-        case 'h':
-            ioload_usage(stdout);
-            return IOLOAD_OPTS_EXIT;
-        case 'V':
-            printf("ioload %s (%s)\n", IOBENCH_VERSION, curl_version());
-            return IOLOAD_OPTS_EXIT;
-        case ':':
-            USAGE("ioload: option '%s' needs a value (see --help)", argv[optind - 1]);
-        default:
-            USAGE("ioload: unknown option '%s' (see --help)", argv[optind - 1]);
-        }
+    switch (c) {
+    case 't':
+        if (parse_int(optarg, 1, 1024, &v) != 0)
+            USAGE("ioload: --threads wants an integer in 1..1024, not '%s'", optarg);
+        cfg->threads = (int)v;
+        break;
+    case 'c':
+        if (parse_int(optarg, 1, 1000000, &v) != 0)
+            USAGE("ioload: --connections wants an integer in 1..1000000, not '%s'", optarg);
+        cfg->connections = (int)v;
+        break;
+    case 'd':
+        if (ioload_parse_duration(optarg, &cfg->duration_s) != 0 || cfg->duration_s <= 0)
+            USAGE("ioload: --duration wants a positive duration (500ms, 5s, 2m), not '%s'",
+                  optarg);
+        ps->have_duration = true;
+        break;
+    case 'n':
+        if (parse_int(optarg, 1, LONG_MAX, &v) != 0)
+            USAGE("ioload: --requests wants a positive integer, not '%s'", optarg);
+        cfg->requests = v;
+        break;
+    case 'w':
+        if (ioload_parse_duration(optarg, &cfg->warmup_s) != 0)
+            USAGE("ioload: --warmup wants a duration (500ms, 5s, 2m), not '%s'", optarg);
+        break;
+    case 'T':
+        if (ioload_parse_duration(optarg, &cfg->timeout_s) != 0 || cfg->timeout_s < 0.001)
+            USAGE("ioload: --timeout wants a duration of at least 1ms, not '%s'", optarg);
+        break;
+    case 'R': {
+        char *end;
+        errno = 0;
+        cfg->rate = strtod(optarg, &end);
+        if (errno != 0 || *end != '\0' || !isfinite(cfg->rate) || cfg->rate <= 0 ||
+            cfg->rate > 1e8)
+            USAGE("ioload: --rate wants requests per second in (0, 1e8], not '%s'", optarg);
+        break;
     }
-    if (optind == argc)
-        USAGE("ioload: no URL given (see --help)");
-    if (optind + 1 != argc)
-        USAGE("ioload: one URL only, not also '%s'", argv[optind + 1]);
-    cfg->url = argv[optind];
+    case 'k':
+        cfg->keepalive = false;
+        break;
+    case 'i':
+        if (parse_int(optarg, 0, 1000000, &v) != 0)
+            USAGE("ioload: --idle wants an integer in 0..1000000, not '%s'", optarg);
+        cfg->idle = (int)v;
+        break;
+    case 'm':
+        if (*optarg == '\0' || strpbrk(optarg, " \t\r\n") != NULL)
+            USAGE("ioload: --method wants a method token, not '%s'", optarg);
+        cfg->method = optarg;
+        break;
+    case 'D':
+        ps->data = optarg;
+        break;
+    case OPT_DATA_FILE:
+        ps->data_file = optarg;
+        break;
+    case 'H':
+        if (cfg->nheaders == IOLOAD_MAX_HEADERS)
+            USAGE("ioload: at most %d --header options", IOLOAD_MAX_HEADERS);
+        if (strchr(optarg, ':') == NULL || strpbrk(optarg, "\r\n") != NULL)
+            USAGE("ioload: --header wants 'Name: value', not '%s'", optarg);
+        cfg->headers[cfg->nheaders++] = optarg;
+        break;
+    case 'j':
+        cfg->json_path = optarg;
+        break;
+    case 'e':
+        if (strcmp(optarg, "stream") != 0 && strcmp(optarg, "transfer") != 0)
+            USAGE("ioload: --engine wants stream or transfer, not '%s'", optarg);
+        cfg->engine = optarg;
+        break;
+    case 'P':
+        if (parse_int(optarg, 1, IOLOAD_MAX_PIPELINE, &v) != 0)
+            USAGE("ioload: --pipeline wants an integer in 1..%d, not '%s'",
+                  IOLOAD_MAX_PIPELINE, optarg);
+        cfg->pipeline = (int)v;
+        break;
+    case OPT_CACERT:
+        cfg->cacert = optarg;
+        break;
+    case OPT_INSECURE:
+        cfg->insecure = true;
+        break;
+    case 'q':
+        cfg->quiet = true;
+        break;
+    default:
+        return IOLOAD_OPTS_USAGE; /* the caller names the option */
+    }
+    return IOLOAD_OPTS_OK;
+}
+
+/* Options that exclude or need each other, and the URL. */
+static int check_combinations(struct ioload_config *cfg, const struct parse_state *ps, char *err,
+                              size_t errlen)
+{
     if (cfg->connections < cfg->threads)
         USAGE("ioload: --connections (%d) must be at least --threads (%d)", cfg->connections,
               cfg->threads);
-    if (cfg->requests > 0 && have_duration)
+    if (cfg->requests > 0 && ps->have_duration)
         USAGE("ioload: --duration and --requests exclude each other");
     if (cfg->requests > 0)
         cfg->duration_s = -1;
-    if (data != NULL && data_file != NULL)
+    if (ps->data != NULL && ps->data_file != NULL)
         USAGE("ioload: --data and --data-file exclude each other");
+    if (cfg->pipeline > 1 && strcmp(cfg->engine, "stream") != 0)
+        USAGE("ioload: --pipeline needs the stream engine (libcurl no longer pipelines)");
+    if (cfg->pipeline > 1 && !cfg->keepalive)
+        USAGE("ioload: --pipeline and --no-keepalive exclude each other");
     if (cfg->rate > 0 && cfg->rate < cfg->threads)
         USAGE("ioload: --rate must be at least one request per second per thread");
-    int ret = check_url(cfg, err, errlen);
-    if (ret != IOLOAD_OPTS_OK)
-        return ret;
-    if (data != NULL) {
-        cfg->body_len = strlen(data);
-        cfg->body = strdup(data);
+    return check_url(cfg, err, errlen);
+}
+
+/* The request body from --data or --data-file, and the method it implies. */
+static int load_body(struct ioload_config *cfg, const struct parse_state *ps, char *err,
+                     size_t errlen)
+{
+    if (ps->data != NULL) {
+        cfg->body_len = strlen(ps->data);
+        cfg->body = strdup(ps->data);
         if (cfg->body == NULL) {
             snprintf(err, errlen, "ioload: out of memory");
             return IOLOAD_OPTS_FAIL;
         }
-    } else if (data_file != NULL && read_file(data_file, &cfg->body, &cfg->body_len) != 0) {
-        snprintf(err, errlen, "ioload: cannot read --data-file '%s': %s", data_file,
+    } else if (ps->data_file != NULL &&
+               read_file(ps->data_file, &cfg->body, &cfg->body_len) != 0) {
+        snprintf(err, errlen, "ioload: cannot read --data-file '%s': %s", ps->data_file,
                  strerror(errno));
         return IOLOAD_OPTS_FAIL;
     }
     if (cfg->method == NULL)
         cfg->method = cfg->body != NULL ? "POST" : "GET";
     return IOLOAD_OPTS_OK;
+}
+
+int ioload_parse_args(int argc, char **argv, struct ioload_config *cfg, char *err, size_t errlen)
+{
+    *cfg = (struct ioload_config){
+        .threads = 1,
+        .connections = 10,
+        .duration_s = 10,
+        .timeout_s = 10,
+        .keepalive = true,
+        .engine = "stream",
+        .pipeline = 1,
+    };
+    struct parse_state ps = {0};
+    int c;
+    if (errlen > 0)
+        err[0] = '\0';
+    opterr = 0; /* our own one-line messages */
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":t:c:d:n:w:T:R:ki:m:D:H:j:e:P:qhV", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            ioload_usage(stdout);
+            return IOLOAD_OPTS_EXIT;
+        }
+        if (c == 'V') {
+            printf("ioload %s (%s)\n", IOBENCH_VERSION, curl_version());
+            return IOLOAD_OPTS_EXIT;
+        }
+        if (c == ':')
+            USAGE("ioload: option '%s' needs a value (see --help)", argv[optind - 1]);
+        int rc = apply_option(c, cfg, &ps, err, errlen);
+        if (rc == IOLOAD_OPTS_USAGE && *err == '\0')
+            USAGE("ioload: unknown option '%s' (see --help)", argv[optind - 1]);
+        if (rc != IOLOAD_OPTS_OK)
+            return rc;
+    }
+    if (optind == argc)
+        USAGE("ioload: no URL given (see --help)");
+    if (optind + 1 != argc)
+        USAGE("ioload: one URL only, not also '%s'", argv[optind + 1]);
+    cfg->url = argv[optind];
+    int ret = check_combinations(cfg, &ps, err, errlen);
+    return ret != IOLOAD_OPTS_OK ? ret : load_body(cfg, &ps, err, errlen);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #define IOLOAD_MAX_HEADERS 64
+#define IOLOAD_MAX_PIPELINE 256
 
 struct ioload_config {
     const char *url;
@@ -26,6 +27,10 @@ struct ioload_config {
     const char *headers[IOLOAD_MAX_HEADERS];
     char *body; /* --data or --data-file contents (malloc'd), or NULL */
     size_t body_len;
+    const char *engine;    /* "stream" (default) or "transfer" */
+    int pipeline;          /* stream engine: requests in flight per connection */
+    bool insecure;         /* https: do not verify the server's certificate */
+    const char *cacert;    /* https: CA bundle to verify it with, or NULL */
     const char *json_path; /* --json, "-" for stdout, or NULL */
     bool quiet;
 };

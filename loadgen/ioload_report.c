@@ -78,18 +78,36 @@ json_t *ioload_throughput_json(int64_t requests, int64_t successes, int64_t byte
                      real_or_null(ok, (double)bytes / elapsed_s));
 }
 
-json_t *ioload_histograms_json(const struct hdr *corrected, const struct hdr *uncorrected)
+json_t *ioload_histograms_json(const struct hdr *corrected, const struct hdr *uncorrected,
+                               const struct hdr *send_lag)
 {
     char *c = hdr_encode_base64(corrected);
     char *u = hdr_encode_base64(uncorrected);
+    char *l = send_lag != NULL ? hdr_encode_base64(send_lag) : NULL;
     json_t *j = NULL;
-    if (c != NULL && u != NULL)
+    if (c != NULL && u != NULL && (send_lag == NULL || l != NULL))
         j = json_pack("{s:s, s:s, s:I, s:I, s:i}", "corrected", c, "uncorrected", u, "lowest",
                       (json_int_t)corrected->lowest, "highest", (json_int_t)corrected->highest,
                       "sig_digits", corrected->sig_digits);
+    if (j != NULL && l != NULL && json_object_set_new(j, "send_lag", json_string(l)) != 0) {
+        json_decref(j);
+        j = NULL;
+    }
     free(c);
     free(u);
+    free(l);
     return j;
+}
+
+json_t *ioload_send_lag_json(const struct hdr *h)
+{
+    if (h->total_count == 0)
+        return json_pack("{s:n, s:n, s:n, s:n, s:n}", "p50", "p99", "p99_9", "max", "mean");
+    return json_pack("{s:I, s:I, s:I, s:I, s:f}", "p50",
+                     (json_int_t)hdr_value_at_percentile(h, 50), "p99",
+                     (json_int_t)hdr_value_at_percentile(h, 99), "p99_9",
+                     (json_int_t)hdr_value_at_percentile(h, 99.9), "max", (json_int_t)hdr_max(h),
+                     "mean", hdr_mean(h));
 }
 
 static int add_warning(json_t *root, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -121,17 +139,24 @@ int ioload_apply_saturation(json_t *root)
     }
     if (json_is_object(ol)) {
         json_int_t sched = json_integer_value(json_object_get(ol, "scheduled"));
-        json_int_t late = json_integer_value(json_object_get(ol, "late"));
-        if (sched > 0 && (double)late > IOLOAD_LATE_SATURATED * (double)sched) {
+        json_int_t behind = json_integer_value(json_object_get(ol, "late_behind"));
+        json_int_t noconn = json_integer_value(json_object_get(ol, "late_noconn"));
+        if (sched > 0 && (double)behind > IOLOAD_LATE_SATURATED * (double)sched) {
             saturated = true;
             rc |= add_warning(root,
-                              "%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+                              "ioload was behind: %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
                               " requests (%.1f%%, threshold %.0f%%) were sent more than 1 ms "
-                              "after their scheduled time: the offered rate was not achieved "
-                              "(too few connections, a slow server, or a busy ioload)",
-                              late, sched, 100.0 * (double)late / (double)sched,
+                              "after their scheduled time although a connection had room",
+                              behind, sched, 100.0 * (double)behind / (double)sched,
                               IOLOAD_LATE_SATURATED * 100);
         }
+        if (sched > 0 && (double)noconn > IOLOAD_LATE_SATURATED * (double)sched)
+            rc |= add_warning(root,
+                              "%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+                              " requests waited more than 1 ms for a connection with room: "
+                              "the server did not keep up with the offered rate (its "
+                              "slowness, in the corrected latency; not ioload's)",
+                              noconn, sched);
     }
     rc |= json_object_set_new(self, "saturated", json_boolean(saturated));
     return rc == 0 ? 0 : -1;
@@ -145,7 +170,9 @@ static json_t *config_json(const struct ioload_config *cfg)
             json_decref(headers);
             return NULL;
         }
-    return json_pack("{s:s, s:s, s:i, s:i, s:o, s:o, s:f, s:f, s:b, s:o, s:s, s:i, s:o, s:I}",
+    return json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:o, s:o, s:f, s:f, s:b, s:o, s:s, s:i, "
+                     "s:o, s:I}",
+                     "engine", cfg->engine, "pipeline", cfg->pipeline,
                      "url", cfg->url, "method", cfg->method, "threads", cfg->threads, "connections",
                      cfg->connections, "duration_s",
                      cfg->duration_s > 0 ? json_real(cfg->duration_s) : json_null(), "requests",
@@ -187,9 +214,10 @@ static json_t *errors_json(const struct ioload_errors *e)
         json_decref(h5);
         return NULL;
     }
-    return json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "connect", (json_int_t)e->connect,
-                     "timeout", (json_int_t)e->timeout, "send", (json_int_t)e->send, "receive",
-                     (json_int_t)e->receive, "other", other, "http_4xx", h4, "http_5xx", h5);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "connect",
+                     (json_int_t)e->connect, "timeout", (json_int_t)e->timeout, "send",
+                     (json_int_t)e->send, "receive", (json_int_t)e->receive, "malformed",
+                     (json_int_t)e->malformed, "other", other, "http_4xx", h4, "http_5xx", h5);
 }
 
 static json_t *timeline_json(const struct ioload_result *res)
@@ -209,21 +237,38 @@ static json_t *timeline_json(const struct ioload_result *res)
     return a;
 }
 
+static json_t *open_loop_json(const struct ioload_config *cfg, const struct ioload_result *res)
+{
+    return json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f}", "rate", cfg->rate,
+                     "scheduled", (json_int_t)res->scheduled, "late", (json_int_t)res->late,
+                     "late_behind", (json_int_t)res->late_behind, "late_noconn",
+                     (json_int_t)res->late_noconn, "unsent", (json_int_t)res->unsent,
+                     "max_send_lag_us", (json_int_t)(res->max_send_lag_ns / 1000), "send_lag_ns",
+                     ioload_send_lag_json(&res->send_lag), "wake_margin_us", res->margin_us);
+}
+
 json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_result *res)
 {
     char start[40], end[40];
     ioload_iso_time(&res->start_wall, start, sizeof start);
     ioload_iso_time(&res->end_wall, end, sizeof end);
-    double busy = res->elapsed_s > 0 ? res->cpu_thread_s / (res->elapsed_s * cfg->threads) : 0;
+    /* Time spent awake on purpose before a due time is waiting, not work. */
+    double work_s = res->cpu_thread_s - res->spin_s;
+    if (work_s < 0)
+        work_s = 0;
+    /* Busy: running, or ready to run but kept off the CPU by another
+     * process; either way ioload was the limit, not the server. */
+    double span = res->elapsed_s * cfg->threads;
+    double busy = span > 0 ? (work_s + res->runq_wait_s) / span : 0;
+    busy = busy < 0 ? 0 : busy > 1 ? 1 : busy;
     json_t *open_loop = json_null();
     if (cfg->rate > 0)
-        open_loop = json_pack("{s:f, s:I, s:I, s:I}", "rate", cfg->rate, "scheduled",
-                              (json_int_t)res->scheduled, "late", (json_int_t)res->late,
-                              "max_send_lag_us", (json_int_t)res->max_send_lag_us);
+        open_loop = open_loop_json(cfg, res);
     json_t *root = json_pack(
         "{s:s, s:i, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:s, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I, "
         "s:I}, "
-        "s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:o, s:f, s:b}, s:[], s:n}",
+        "s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:o, s:o, s:f, s:f, s:b}, s:[], "
+        "s:n}",
         "schema", IOLOAD_SCHEMA, "schema_version", IOLOAD_SCHEMA_VERSION, "tool", "name", "ioload",
         "version", IOBENCH_VERSION, "libcurl", curl_version_info(CURLVERSION_NOW)->version,
         "config", config_json(cfg), "env", ioload_env_json(), "start", start, "end", end,
@@ -236,10 +281,16 @@ json_t *ioload_result_json(const struct ioload_config *cfg, const struct ioload_
         "latency_us", "corrected", ioload_latency_json(&res->corrected), "uncorrected",
         ioload_latency_json(&res->uncorrected), "errors", errors_json(&res->err), "timeline",
         timeline_json(res), "histograms",
-        ioload_histograms_json(&res->corrected, &res->uncorrected), "open_loop", open_loop, "self",
-        "cpu_user_s", res->cpu_user_s, "cpu_sys_s", res->cpu_sys_s, "cpu_per_request_us",
+        ioload_histograms_json(&res->corrected, &res->uncorrected,
+                               cfg->rate > 0 ? &res->send_lag : NULL),
+        "open_loop", open_loop, "self", "cpu_user_s", res->cpu_user_s, "cpu_sys_s",
+        res->cpu_sys_s, "spin_s", res->spin_s, "runq_wait_s", res->runq_wait_s,
+        "cpu_per_request_us",
+        real_or_null(res->requests > 0, work_s * 1e6 / (double)res->requests),
+        "cpu_total_per_request_us",
         real_or_null(res->requests > 0, res->cpu_thread_s * 1e6 / (double)res->requests),
-        "busy_fraction", busy, "saturated", false, "warnings", "merged_from");
+        "busy_fraction", busy, "cpu_fraction", span > 0 ? work_s / span : 0.0, "saturated", false,
+        "warnings", "merged_from");
     if (root == NULL)
         return NULL;
     int rc = ioload_apply_saturation(root);
@@ -339,6 +390,22 @@ static void print_latency(FILE *out, const char *label, const json_t *lat)
             fmt_us(num(lat, "stdev"), b, sizeof b), fmt_us(num(lat, "max"), c, sizeof c));
 }
 
+/* wrk's "Latency Distribution"; in open loop the uncorrected column too. */
+static void print_distribution(FILE *out, const json_t *corr, const json_t *unc)
+{
+    static const struct {
+        const char *label, *key;
+    } pct[] = {{"50%", "p50"}, {"75%", "p75"}, {"90%", "p90"}, {"99%", "p99"}, {"99.9%", "p99_9"}};
+    char a[32], b[32];
+    fprintf(out, "  Latency Distribution%s\n", unc ? " (corrected, uncorrected)" : "");
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+        fprintf(out, "  %6s %10s", pct[i].label, fmt_us(num(corr, pct[i].key), a, sizeof a));
+        if (unc != NULL)
+            fprintf(out, " %10s", fmt_us(num(unc, pct[i].key), b, sizeof b));
+        fputc('\n', out);
+    }
+}
+
 void ioload_print_summary(FILE *out, const json_t *root)
 {
     const json_t *cfg = json_object_get(root, "config");
@@ -349,10 +416,11 @@ void ioload_print_summary(FILE *out, const json_t *root)
     const json_t *tp = json_object_get(root, "throughput");
     bool open = json_is_object(json_object_get(root, "open_loop"));
     double elapsed = num(root, "elapsed_s");
-    char a[32], b[32];
+    char a[32], b[32], c[32];
 
-    fprintf(out, "Running %s %s-loop test @ %s\n", fmt_us(elapsed * 1e6, a, sizeof a),
-            open ? "open" : "closed", json_string_value(json_object_get(cfg, "url")));
+    fprintf(out, "Running %s %s-loop test @ %s (%s engine)\n", fmt_us(elapsed * 1e6, a, sizeof a),
+            open ? "open" : "closed", json_string_value(json_object_get(cfg, "url")),
+            json_string_value(json_object_get(cfg, "engine")));
     fprintf(out, "  %" JSON_INTEGER_FORMAT " threads and %" JSON_INTEGER_FORMAT " connections",
             json_integer_value(json_object_get(cfg, "threads")),
             json_integer_value(json_object_get(cfg, "connections")));
@@ -365,15 +433,8 @@ void ioload_print_summary(FILE *out, const json_t *root)
     print_latency(out, open ? "corrected" : "Latency", corr);
     if (open)
         print_latency(out, "uncorrected", json_object_get(lat, "uncorrected"));
-    if (json_integer_value(json_object_get(corr, "count")) > 0) {
-        static const struct {
-            const char *label, *key;
-        } pct[] = {
-            {"50%", "p50"}, {"75%", "p75"}, {"90%", "p90"}, {"99%", "p99"}, {"99.9%", "p99_9"}};
-        fprintf(out, "  Latency Distribution%s\n", open ? " (corrected)" : "");
-        for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
-            fprintf(out, "  %6s %10s\n", pct[i].label, fmt_us(num(corr, pct[i].key), a, sizeof a));
-    }
+    if (json_integer_value(json_object_get(corr, "count")) > 0)
+        print_distribution(out, corr, open ? json_object_get(lat, "uncorrected") : NULL);
     fprintf(out, "  %" JSON_INTEGER_FORMAT " requests in %.2fs, %s read\n",
             json_integer_value(json_object_get(tot, "requests")), elapsed,
             fmt_bytes(num(tot, "bytes"), b, sizeof b));
@@ -398,17 +459,27 @@ void ioload_print_summary(FILE *out, const json_t *root)
         fprintf(out, "  Other errors: %" JSON_INTEGER_FORMAT "\n", other);
     if (open) {
         const json_t *ol = json_object_get(root, "open_loop");
+        const json_t *lag = json_object_get(ol, "send_lag_ns");
         fprintf(out,
-                "  Late sends: %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT ", max lag %s\n",
+                "  Send lag: p50 %s, p99 %s, max %s; late %" JSON_INTEGER_FORMAT
+                " of %" JSON_INTEGER_FORMAT " (ioload behind %" JSON_INTEGER_FORMAT
+                ", no connection free %" JSON_INTEGER_FORMAT ")\n",
+                fmt_us(num(lag, "p50") / 1e3, a, sizeof a), fmt_us(num(lag, "p99") / 1e3, b, sizeof b),
+                fmt_us(num(ol, "max_send_lag_us"), c, sizeof c),
                 json_integer_value(json_object_get(ol, "late")),
                 json_integer_value(json_object_get(ol, "scheduled")),
-                fmt_us(num(ol, "max_send_lag_us"), a, sizeof a));
+                json_integer_value(json_object_get(ol, "late_behind")),
+                json_integer_value(json_object_get(ol, "late_noconn")));
     }
     fprintf(out, "Requests/sec: %10.2f\n", num(tp, "requests_per_s"));
     fprintf(out, "Transfer/sec: %10s\n", fmt_bytes(num(tp, "bytes_per_s"), b, sizeof b));
     const json_t *self = json_object_get(root, "self");
-    fprintf(out, "ioload CPU: %.2fus per request, busy %.0f%%\n", num(self, "cpu_per_request_us"),
-            num(self, "busy_fraction") * 100);
+    fprintf(out, "ioload CPU: %.2fus per request, busy %.0f%%, saturated: %s",
+            num(self, "cpu_per_request_us"), num(self, "busy_fraction") * 100,
+            json_is_true(json_object_get(self, "saturated")) ? "yes" : "no");
+    if (num(self, "spin_s") > 0)
+        fprintf(out, " (and %.2fs awake on purpose before due times)", num(self, "spin_s"));
+    fputc('\n', out);
     size_t i;
     json_t *w;
     json_array_foreach(json_object_get(root, "warnings"), i, w)

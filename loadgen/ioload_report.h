@@ -13,10 +13,10 @@
 #include "ioload_opts.h"
 
 #define IOLOAD_SCHEMA "ioload-result"
-#define IOLOAD_SCHEMA_VERSION 1
+#define IOLOAD_SCHEMA_VERSION 2
 /* Saturation thresholds (documented in docs/results-schema.md). */
 #define IOLOAD_BUSY_SATURATED 0.9  /* CPU time / (elapsed * threads) */
-#define IOLOAD_LATE_SATURATED 0.01 /* open loop: late / scheduled */
+#define IOLOAD_LATE_SATURATED 0.01 /* open loop: late_behind / scheduled */
 
 /* The result JSON of one run. NULL on ENOMEM or when a histogram cannot
  * be encoded. */
@@ -26,10 +26,15 @@ json_t *ioload_latency_json(const struct hdr *h);
 /* {"requests_per_s","successes_per_s","bytes_per_s"}; nulls if elapsed is 0. */
 json_t *ioload_throughput_json(int64_t requests, int64_t successes, int64_t bytes,
                                double elapsed_s);
-/* {"corrected","uncorrected","lowest","highest","sig_digits"}. */
-json_t *ioload_histograms_json(const struct hdr *corrected, const struct hdr *uncorrected);
+/* {"corrected","uncorrected","lowest","highest","sig_digits"}, and
+ * "send_lag" (nanoseconds, its own range) when send_lag is non-NULL. */
+json_t *ioload_histograms_json(const struct hdr *corrected, const struct hdr *uncorrected,
+                               const struct hdr *send_lag);
+/* {"p50","p99","p99_9","max","mean"} of a send-lag histogram in ns. */
+json_t *ioload_send_lag_json(const struct hdr *h);
 /* Sets self.saturated and appends the saturation warnings, from
- * self.busy_fraction and open_loop. 0, or -1 on ENOMEM. */
+ * self.busy_fraction and open_loop.late_behind (docs/results-schema.md,
+ * "Saturation"). 0, or -1 on ENOMEM. */
 int ioload_apply_saturation(json_t *root);
 /* "2024-05-01T12:00:00.123456Z" into buf (>= 32 bytes). */
 void ioload_iso_time(const struct timespec *t, char *buf, size_t cap);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the HTTP request parser (SECONDS) and the histogram decoder
-# (SECONDS/4, at least 10) with libFuzzer for a bounded time.
+# Fuzzes the HTTP request parser (SECONDS), ioload's response framer
+# (SECONDS/2) and the histogram decoder (SECONDS/4), each at least 10 s,
+# with libFuzzer for a bounded time.
 # Usage: scripts/fuzz.sh [SECONDS]   (default 60)
 # Builds build-fuzz/ with clang, runs from a scratch copy of the seed corpus
 # (tests/fuzz/corpus-run/, git-ignored), prints one summary line, and exits
@@ -18,7 +19,7 @@ build=$root/build-fuzz
 artifacts=$build/artifacts
 
 CC=clang cmake -S "$root" -B "$build" -DIOBENCH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target fuzz_http_parser fuzz_hdr_decode -j2 >/dev/null
+cmake --build "$build" --target fuzz_http_parser fuzz_respframe fuzz_hdr_decode -j2 >/dev/null
 mkdir -p "$artifacts"
 
 # fuzz TARGET SEEDS SECONDS: one bounded libFuzzer run from a scratch copy
@@ -55,5 +56,7 @@ fuzz() {
 }
 
 hdr_secs=$((secs / 4 < 10 ? 10 : secs / 4))
+resp_secs=$((secs / 2 < 10 ? 10 : secs / 2))
 fuzz fuzz_http_parser "$root/tests/fuzz/corpus" "$secs"
+fuzz fuzz_respframe "$root/tests/fuzz/corpus-resp" "$resp_secs"
 fuzz fuzz_hdr_decode "$root/tests/fuzz/corpus-hdr" "$hdr_secs"

@@ -27,9 +27,13 @@
  *   the read still runs; instead the socket is shut down, which makes the
  *   blocked read return 0, and it is closed when the completion comes in.
  * - A completion signal that does not fit the realtime queue is lost; a
- *   once-a-second sweep with aio_error() finds such operations. */
+ *   once-a-second sweep with aio_error() finds such operations. So a
+ *   connection can be collected by the sweep and freed while its signal is
+ *   still queued: signals carry a slot number and that slot's generation,
+ *   never a pointer, and one for a connection since freed is dropped. */
 #include <aio.h>
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +57,7 @@ static long aio_threads = 256; /* --aio-threads: glibc's helper thread pool */
 struct aconn {
     struct conn *c;
     int fd;
+    uint32_t slot; /* in the slot table: what a completion signal names */
     struct aiocb cb; /* the one operation in flight */
     bool pending, reading;
     bool closing;
@@ -68,6 +73,71 @@ static struct {
     bool listen_ready;
 } L;
 
+/* Slot table: completion signals name slot and generation, so a signal
+ * that outlives its connection finds a newer generation and is dropped. */
+static struct {
+    struct aconn **conn;
+    uint32_t *gen;
+    uint32_t *free_list;
+    uint32_t cap, nfree, used;
+} S;
+
+static int slot_take(struct aconn *a)
+{
+    if (S.nfree > 0) {
+        a->slot = S.free_list[--S.nfree];
+    } else {
+        if (S.used == S.cap) {
+            uint32_t cap = S.cap ? S.cap * 2 : 256;
+            struct aconn **c = realloc(S.conn, cap * sizeof *c);
+            if (c == NULL)
+                return -1;
+            S.conn = c;
+            uint32_t *g = realloc(S.gen, cap * sizeof *g);
+            if (g == NULL)
+                return -1;
+            S.gen = g;
+            uint32_t *f = realloc(S.free_list, cap * sizeof *f);
+            if (f == NULL)
+                return -1;
+            S.free_list = f;
+            memset(S.gen + S.cap, 0, (cap - S.cap) * sizeof *g);
+            S.cap = cap;
+        }
+        a->slot = S.used++;
+    }
+    S.conn[a->slot] = a;
+    return 0;
+}
+
+static void slot_release(struct aconn *a)
+{
+    S.conn[a->slot] = NULL;
+    S.gen[a->slot]++;
+    S.free_list[S.nfree++] = a->slot;
+}
+
+static void *slot_token(const struct aconn *a)
+{
+    return (void *)(uintptr_t)(((uint64_t)S.gen[a->slot] << 32) | a->slot);
+}
+
+/* The connection a completion signal names, or NULL if it is gone. */
+static struct aconn *slot_conn(void *token)
+{
+    uint64_t t = (uint64_t)(uintptr_t)token;
+    uint32_t slot = (uint32_t)t, gen = (uint32_t)(t >> 32);
+    return slot < S.used && S.gen[slot] == gen ? S.conn[slot] : NULL;
+}
+
+static void slots_free(void)
+{
+    free(S.conn);
+    free(S.gen);
+    free(S.free_list);
+    memset(&S, 0, sizeof S);
+}
+
 static void unlink_conn(struct aconn *a)
 {
     if (a->prev)
@@ -82,6 +152,7 @@ static void finish(struct aconn *a)
 {
     theap_remove(&L.timers, &a->timer);
     unlink_conn(a);
+    slot_release(a);
     conn_free(a->c);
     close(a->fd);
     free(a);
@@ -106,7 +177,7 @@ static int submit(struct aconn *a, bool reading, void *buf, size_t len)
     a->cb.aio_nbytes = len;
     a->cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
     a->cb.aio_sigevent.sigev_signo = SIG_DONE;
-    a->cb.aio_sigevent.sigev_value.sival_ptr = a;
+    a->cb.aio_sigevent.sigev_value.sival_ptr = slot_token(a);
     int rc = reading ? aio_read(&a->cb) : aio_write(&a->cb);
     if (rc == 0) {
         a->pending = true;
@@ -198,8 +269,10 @@ static void accept_all(int lfd, const struct server_config *cfg, int64_t now)
             return;
         }
         struct aconn *a = L.count < cfg->max_conns ? calloc(1, sizeof *a) : NULL;
-        struct conn *c = a ? conn_new(fd, cfg, NAME, now) : NULL;
+        struct conn *c = a && slot_take(a) == 0 ? conn_new(fd, cfg, NAME, now) : NULL;
         if (!c) {
+            if (a != NULL && S.conn != NULL && a->slot < S.used && S.conn[a->slot] == a)
+                slot_release(a);
             free(a);
             conn_reject(fd, NAME);
             continue;
@@ -292,8 +365,11 @@ static int take_signals(const sigset_t *set, const struct timespec *wait, bool d
     static const struct timespec zero = {0, 0};
     for (int i = 0; signo > 0 && i < 4096; i++) {
         int64_t now = server_now_us();
-        if (signo == SIG_DONE)
-            complete(si.si_value.sival_ptr, now);
+        struct aconn *done = signo == SIG_DONE ? slot_conn(si.si_value.sival_ptr) : NULL;
+        if (done != NULL)
+            complete(done, now);
+        else if (signo == SIG_DONE)
+            ; /* its connection was collected by a sweep and is gone */
         else if (signo == SIG_ACCEPT)
             L.listen_ready = !draining;
         else if (signo == SIGIO) {
@@ -350,6 +426,7 @@ static int aio_serve(int lfd, const struct server_config *cfg)
         rc = take_signals(&set, &wait, draining);
     }
     theap_free(&L.timers);
+    slots_free();
     return rc;
 }
 

@@ -1,7 +1,10 @@
 /* Tests of the harness's analysis side: the Mann-Whitney U test
  * (harness/stats_mw.c) against brute-force enumeration and published
  * tables, and `iobench compare`, `plot` and `report` run as processes on
- * tests/data/results-fixture (a real run; see its README.md). */
+ * tests/data/results-fixture (a real run; see its README.md) and on copies
+ * of it rewritten to show one thing: saturated runs (compare's lower-bound
+ * rules, hollow points, marked cells), a one-level workload (bars), many
+ * cases (a compare chart that still fits a page). */
 #include "stats_mw.h"
 #include "testsupport.h"
 
@@ -519,4 +522,431 @@ Test(analysis, report_names_every_model_in_markdown_and_latex)
     cr_expect_eq(depth, 0, "report.tex: unbalanced {");
     free(m);
     free(t);
+}
+
+/* ---- saturation: compare's lower bounds, plot's hollow points -------- */
+
+/* Rewrites dir/summary.json: throughput of every run times factor, and
+ * load_saturated set to saturated on every run. */
+static void rewrite_saturation(const char *dir, double factor, bool saturated)
+{
+    rewrite_summary(dir, factor, 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_t *s = load_json(path);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(s, "runs"), i, r)
+        json_object_set_new(r, "load_saturated", json_boolean(saturated));
+    cr_assert_eq(json_dump_file(s, path, JSON_INDENT(2)), 0);
+    json_decref(s);
+}
+
+/* The verdict compare.json gives metric in the fixture's first case that
+ * a 20% change separates completely; NULL when it has none. */
+static const char *separated_verdict(json_t *cmp, const char *metric, char *buf, size_t cap)
+{
+    struct fx_case cases[64];
+    int n = fixture_cases(cases, 64);
+    for (int k = 0; k < n; k++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < cases[k].n; i++) {
+            lo = fmin(lo, cases[k].tput[i]);
+            hi = fmax(hi, cases[k].tput[i]);
+        }
+        /* Scaled by 0.8 (or 1.25) every trial falls below (rises above)
+         * every original one: U at its extreme, p = 1/C(2n, n). */
+        if (!(hi * 0.8 < lo) ||
+            stats_mw_min_p((size_t)cases[k].n, (size_t)cases[k].n) >= 0.05)
+            continue;
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(cmp, "cases"), i, c)
+        {
+            if (strcmp(json_string_value(json_object_get(c, "model")), cases[k].model) == 0 &&
+                strcmp(json_string_value(json_object_get(c, "workload")), cases[k].workload) == 0 &&
+                json_integer_value(json_object_get(c, "concurrency")) == cases[k].conc) {
+                json_t *m = json_object_get(json_object_get(c, "metrics"), metric);
+                snprintf(buf, cap, "%s", json_string_value(json_object_get(m, "verdict")));
+                return buf;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* compare BASE CUR after scaling CUR's throughput by factor, with each
+ * side's runs saturated or not; returns compare.json, exit status in *rc. */
+static json_t *compare_saturated(double factor, bool base_sat, bool cur_sat, int *rc, char *out,
+                                 size_t cap)
+{
+    char base[256], cur[256], path[512];
+    snprintf(base, sizeof base, "%s/base", tmpdir);
+    snprintf(cur, sizeof cur, "%s/cur", tmpdir);
+    copy_fixture(base);
+    copy_fixture(cur);
+    rewrite_saturation(base, 1.0, base_sat);
+    rewrite_saturation(cur, factor, cur_sat);
+    const char *args[] = {"compare", base, cur, NULL};
+    *rc = run_iobench(args, out, cap);
+    snprintf(path, sizeof path, "%s/compare.json", cur);
+    return load_json(path);
+}
+
+/* Compares the fixture against a copy with throughput times factor, each
+ * side saturated or not, and checks the exit status and the throughput
+ * verdict of a case the change separates; removes both copies after. */
+static void expect_throughput_verdict(double factor, bool base_sat, bool cur_sat, int want_rc,
+                                      const char *want)
+{
+    static char out[OUT_CAP];
+    char v[64], dir[256];
+    int rc;
+    json_t *j = compare_saturated(factor, base_sat, cur_sat, &rc, out, sizeof out);
+    cr_expect_eq(rc, want_rc, "x%g, saturated base %d cur %d: exit %d:\n%s", factor, base_sat,
+                 cur_sat, rc, out);
+    cr_assert_not_null(separated_verdict(j, "throughput_rps", v, sizeof v));
+    cr_expect_str_eq(v, want, "x%g, saturated base %d cur %d", factor, base_sat, cur_sat);
+    if (strcmp(want, "load-limited") == 0)
+        cr_expect_gt(json_integer_value(json_object_get(j, "load_limited")), 0);
+    json_decref(j);
+    static const char *const sides[] = {"base", "cur"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(dir, sizeof dir, "%s/%s", tmpdir, sides[i]);
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
+Test(analysis, compare_a_fall_to_a_saturated_figure_is_load_limited)
+{
+    expect_throughput_verdict(0.8, false, true, 0, "load-limited");
+    expect_throughput_verdict(0.8, true, true, 0, "load-limited");
+}
+
+Test(analysis, compare_a_fall_from_a_saturated_figure_is_still_a_regression)
+{
+    expect_throughput_verdict(0.8, true, false, 1, "regression");
+}
+
+Test(analysis, compare_a_rise_is_an_improvement_only_from_a_true_figure)
+{
+    expect_throughput_verdict(1.25, true, false, 0, "load-limited");
+    expect_throughput_verdict(1.25, true, true, 0, "load-limited");
+    expect_throughput_verdict(1.25, false, true, 0, "improvement");
+}
+
+Test(analysis, compare_latency_with_a_saturated_side_is_load_limited)
+{
+    static char out[OUT_CAP];
+    int rc;
+    json_t *j = compare_saturated(1.0, false, true, &rc, out, sizeof out);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(j, "cases"), i, c)
+    {
+        json_t *m = json_object_get(json_object_get(c, "metrics"), "latency_p99_us");
+        cr_expect_str_eq(json_string_value(json_object_get(m, "verdict")), "load-limited",
+                         "case %zu", i);
+        cr_expect_eq(json_integer_value(json_object_get(m, "saturated_current")),
+                     json_integer_value(json_object_get(m, "n_current")));
+    }
+    json_decref(j);
+}
+
+/* Marks every run of the first run's case in dir/summary.json saturated;
+ * its model, workload and concurrency into the arguments. */
+static void saturate_first_case(const char *dir, char *model, char *workload, long *conc)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_t *s = load_json(path);
+    json_t *runs = json_object_get(s, "runs"), *first = json_array_get(runs, 0), *r;
+    snprintf(model, 64, "%s", json_string_value(json_object_get(first, "model")));
+    snprintf(workload, 64, "%s", json_string_value(json_object_get(first, "workload")));
+    *conc = (long)json_integer_value(json_object_get(first, "concurrency"));
+    size_t i;
+    json_array_foreach(runs, i, r)
+    {
+        bool same = strcmp(json_string_value(json_object_get(r, "model")), model) == 0 &&
+                    strcmp(json_string_value(json_object_get(r, "workload")), workload) == 0 &&
+                    json_integer_value(json_object_get(r, "concurrency")) == *conc;
+        json_object_set_new(r, "load_saturated", json_boolean(same));
+    }
+    cr_assert_eq(json_dump_file(s, path, JSON_INDENT(2)), 0);
+    json_decref(s);
+}
+
+/* Drops dir/summary.json's runs of workload above its lowest level. */
+static void keep_one_level(const char *dir, const char *workload)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_t *s = load_json(path);
+    json_t *runs = json_object_get(s, "runs");
+    json_int_t lowest = -1;
+    size_t i;
+    json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        json_int_t c = json_integer_value(json_object_get(r, "concurrency"));
+        if (strcmp(json_string_value(json_object_get(r, "workload")), workload) == 0 &&
+            (lowest < 0 || c < lowest))
+            lowest = c;
+    }
+    for (i = 0; i < json_array_size(runs);) {
+        r = json_array_get(runs, i);
+        if (strcmp(json_string_value(json_object_get(r, "workload")), workload) == 0 &&
+            json_integer_value(json_object_get(r, "concurrency")) != lowest)
+            json_array_remove(runs, i);
+        else
+            i++;
+    }
+    cr_assert_eq(json_dump_file(s, path, JSON_INDENT(2)), 0);
+    json_decref(s);
+}
+
+/* A copy of the fixture in tmpdir/res (into dir) with its first case
+ * saturated (named in model, wl, conc), plotted. */
+static void plotted_saturated_fixture(char *dir, size_t cap, char *model, char *wl, long *conc)
+{
+    static char out[OUT_CAP];
+    snprintf(dir, cap, "%s/res", tmpdir);
+    copy_fixture(dir);
+    saturate_first_case(dir, model, wl, conc);
+    const char *args[] = {"plot", dir, NULL};
+    cr_assert_eq(run_iobench(args, out, sizeof out), 0, "%s", out);
+}
+
+Test(analysis, plot_draws_a_saturated_point_hollow_and_says_so)
+{
+    char dir[256], model[64], wl[64], s[64], path[512];
+    long conc;
+    plotted_saturated_fixture(dir, sizeof dir, model, wl, &conc);
+    slug(wl, s, sizeof s);
+    snprintf(path, sizeof path, "%s/plots/data/throughput-%s.dat", dir, s);
+    char *dat = slurp(path);
+    /* Each row ends with the saturated flag: 1 exactly on the case's row. */
+    int flagged = 0, plain = 0;
+    const char *block = NULL;
+    for (char *line = strtok(dat, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        if (line[0] == '"') {
+            block = line;
+            continue;
+        }
+        long level;
+        cr_assert_eq(sscanf(line, "%ld", &level), 1, "%s", line);
+        bool want = strncmp(block + 1, model, strlen(model)) == 0 &&
+                    block[1 + strlen(model)] == '"' && level == conc;
+        char flag = line[strlen(line) - 1];
+        cr_expect_eq(flag, want ? '1' : '0', "row \"%s\" of %s", line, block);
+        flagged += flag == '1';
+        plain += flag == '0';
+    }
+    cr_expect_eq(flagged, 1);
+    cr_expect_gt(plain, 0);
+    free(dat);
+    /* The key says what hollow means, in the SVG gnuplot wrote. */
+    snprintf(path, sizeof path, "%s/plots/throughput-%s.svg", dir, s);
+    char *svg = slurp(path);
+    cr_expect_not_null(strstr(svg, "lower bound"), "no key entry for hollow points");
+    free(svg);
+}
+
+Test(analysis, plot_draws_a_one_level_workload_as_bars)
+{
+    static char out[OUT_CAP];
+    char dir[256], path[512];
+    snprintf(dir, sizeof dir, "%s/res", tmpdir);
+    copy_fixture(dir);
+    keep_one_level(dir, "plaintext");
+    const char *args[] = {"plot", dir, NULL};
+    cr_assert_eq(run_iobench(args, out, sizeof out), 0, "%s", out);
+    /* Bars: one row per model, named; lines: a block per model, by level. */
+    static const char *const kinds[] = {"throughput", "latency", "cpu"};
+    for (size_t k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/plots/data/%s-plaintext.dat", dir, kinds[k]);
+        char *dat = slurp(path);
+        int rows = 0;
+        for (char *line = strtok(dat, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+            cr_expect_eq(line[0], '"', "%s: a bar row starts with its model: %s", path, line);
+            rows++;
+        }
+        cr_expect_eq(rows, 2, "%s: one row per model of the fixture", path);
+        free(dat);
+        snprintf(path, sizeof path, "%s/plots/%s-plaintext.png", dir, kinds[k]);
+        assert_png(path);
+    }
+    snprintf(path, sizeof path, "%s/plots/data/throughput-io-bound.dat", dir);
+    char *dat = slurp(path);
+    cr_expect(dat[0] == '"' && strchr(dat, '\n') != NULL && strchr(dat, '\n')[1] >= '0' &&
+                  strchr(dat, '\n')[1] <= '9',
+              "io-bound, at two levels, stays lines:\n%s", dat);
+    free(dat);
+}
+
+Test(analysis, report_has_findings_a_section_per_workload_and_no_machine_path)
+{
+    static char out[OUT_CAP];
+    char dir[256], md[512], tex[512], model[64], wl[64];
+    long conc;
+    plotted_saturated_fixture(dir, sizeof dir, model, wl, &conc);
+    const char *args[] = {"report", dir, NULL};
+    cr_assert_eq(run_iobench(args, out, sizeof out), 0, "%s", out);
+    snprintf(md, sizeof md, "%s/report.md", dir);
+    snprintf(tex, sizeof tex, "%s/report.tex", dir);
+    char *m = slurp(md), *t = slurp(tex);
+    cr_expect_not_null(strstr(m, "\n## Findings\n\n"), "no Findings section");
+    cr_expect_not_null(strstr(m, "\n- "), "no finding listed");
+    cr_expect_not_null(strstr(t, "\\subsection{Findings}"));
+    struct fx_case cases[64];
+    int n = fixture_cases(cases, 64);
+    for (int k = 0; k < n; k++) {
+        char want[160];
+        snprintf(want, sizeof want, "## Workload %s\n", cases[k].workload);
+        cr_expect_not_null(strstr(m, want), "report.md lacks \"%s\"", want);
+        snprintf(want, sizeof want, "\\subsection{Workload %s}", cases[k].workload);
+        cr_expect_not_null(strstr(t, want), "report.tex lacks \"%s\"", want);
+        snprintf(want, sizeof want, "| %.32s | %ld | ", cases[k].model, cases[k].conc);
+        cr_expect_not_null(strstr(m, want), "no table row \"%s\"", want);
+    }
+    /* The saturated case is marked, and the mark explained once. */
+    cr_expect_not_null(strstr(m, "ioload was saturated in at least one trial"));
+    cr_expect_not_null(strstr(t, "ioload was saturated in at least one trial"));
+    /* The fixture's summary records its suite by an absolute path. */
+    static const char *const paths[] = {"/work/", "/tmp/", "/home/", IOBENCH_SOURCE_DIR};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        cr_expect_null(strstr(m, paths[i]), "report.md holds %s", paths[i]);
+        cr_expect_null(strstr(t, paths[i]), "report.tex holds %s", paths[i]);
+    }
+    free(m);
+    free(t);
+}
+
+/* pdflatex's path on PATH into buf, or false. */
+static bool find_pdflatex(char *buf, size_t cap)
+{
+    const char *path = getenv("PATH");
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path ? path : "/usr/bin:/bin");
+    for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+        if (snprintf(buf, cap, "%s/pdflatex", d) < (int)cap && access(buf, X_OK) == 0)
+            return true;
+    return false;
+}
+
+Test(analysis, report_tex_compiles_with_pdflatex)
+{
+    static char out[OUT_CAP];
+    char pdflatex[512], dir[256], path[512];
+    if (!find_pdflatex(pdflatex, sizeof pdflatex))
+        cr_skip_test("pdflatex not installed (scripts/deps.sh report, or apt-get install "
+                     "texlive-latex-base texlive-latex-recommended)");
+    snprintf(dir, sizeof dir, "%s/res", tmpdir);
+    copy_fixture(dir);
+    const char *plot[] = {"plot", dir, NULL}, *report[] = {"report", dir, NULL};
+    cr_assert_eq(run_iobench(plot, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_iobench(report, out, sizeof out), 0, "%s", out);
+    snprintf(path, sizeof path, "%s/pdflatex.log", dir);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || chdir(dir) != 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+            dup2(fd, STDERR_FILENO) < 0)
+            _exit(127);
+        execl(pdflatex, "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex",
+              (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        cr_assert_eq(errno, EINTR);
+    char *log = slurp(path);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "pdflatex failed:\n%s",
+              strlen(log) > 3000 ? log + strlen(log) - 3000 : log);
+    free(log);
+    snprintf(path, sizeof path, "%s/report.pdf", dir);
+    char *pdf = slurp(path);
+    cr_expect_eq(strncmp(pdf, "%PDF", 4), 0, "report.pdf is not a PDF");
+    free(pdf);
+}
+
+/* The height of a PNG, from its IHDR chunk. */
+static unsigned png_height(const char *path)
+{
+    unsigned char h[24];
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "no %s", path);
+    cr_assert_eq(fread(h, 1, 24, f), 24);
+    fclose(f);
+    return (unsigned)h[20] << 24 | (unsigned)h[21] << 16 | (unsigned)h[22] << 8 | h[23];
+}
+
+/* Twenty renamed copies of the fixture's runs in dir/summary.json, model k's
+ * throughput times factor^(k+1): 20x its cases, each changed by its own size. */
+static void multiply_models(const char *dir, double factor)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_t *s = load_json(path), *runs = json_object_get(s, "runs"), *all = json_array();
+    for (int k = 0; k < 20; k++) {
+        size_t i;
+        json_t *r;
+        json_array_foreach(runs, i, r)
+        {
+            json_t *c = json_deep_copy(r);
+            char name[64];
+            snprintf(name, sizeof name, "m%d-%s", k, json_string_value(json_object_get(r, "model")));
+            json_object_set_new(c, "model", json_string(name));
+            json_object_set_new(c, "throughput_rps",
+                                json_real(json_number_value(json_object_get(r, "throughput_rps")) *
+                                          pow(factor, k + 1)));
+            json_array_append_new(all, c);
+        }
+    }
+    json_object_set_new(s, "runs", all);
+    cr_assert_eq(json_dump_file(s, path, JSON_INDENT(2)), 0);
+    json_decref(s);
+}
+
+Test(analysis, compare_chart_fits_a_page_largest_change_first)
+{
+    static char out[OUT_CAP];
+    char base[256], cur[256], path[512];
+    snprintf(base, sizeof base, "%s/base", tmpdir);
+    snprintf(cur, sizeof cur, "%s/cur", tmpdir);
+    copy_fixture(base);
+    copy_fixture(cur);
+    multiply_models(base, 1.0);
+    multiply_models(cur, 0.9);
+    const char *args[] = {"compare", base, cur, NULL};
+    int rc = run_iobench(args, out, sizeof out);
+    cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+    snprintf(path, sizeof path, "%s/compare.json", cur);
+    json_t *j = load_json(path);
+    size_t ncases = json_array_size(json_object_get(j, "cases"));
+    json_decref(j);
+    cr_assert_gt(ncases, 100, "the full list stays in compare.json");
+    snprintf(path, sizeof path, "%s/compare.png", cur);
+    cr_expect_leq(png_height(path), 2000, "compare.png is taller than a page");
+    snprintf(path, sizeof path, "%s/compare.dat", cur);
+    char *dat = slurp(path);
+    double last = INFINITY;
+    int rows = 0;
+    for (char *line = strtok(dat, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        if (line[0] == '#')
+            continue;
+        double tput, p99;
+        const char *end = strchr(line + 1, '"');
+        cr_assert_not_null(end, "%s", line);
+        cr_assert_eq(sscanf(end + 1, "%lf %lf", &tput, &p99), 2, "%s", line);
+        double size = fmax(fabs(tput), isnan(p99) ? 0 : fabs(p99));
+        cr_expect_leq(size, last + 1e-9, "not sorted by change: %s", line);
+        cr_expect_gt(size, 5.0, "within the threshold yet drawn: %s", line);
+        last = size;
+        rows++;
+    }
+    cr_expect_gt(rows, 0);
+    cr_expect_lt((size_t)rows, ncases, "every case drawn: the chart is not a page's worth");
+    free(dat);
 }

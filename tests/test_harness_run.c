@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -57,10 +58,19 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* Network namespaces a test made, removed whatever the test's outcome. */
+static char netns_made[2][32];
+
 static void teardown(void)
 {
     if (tmpdir[0] != '\0')
         nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; i < 2; i++) {
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "ip netns del %s 2>/dev/null", netns_made[i]);
+        if (netns_made[i][0] != '\0' && system(cmd) != 0)
+            fprintf(stderr, "could not remove network namespace %s\n", netns_made[i]);
+    }
 }
 
 /* Starts iobench with args (NULL-terminated, after "iobench"), stdout and
@@ -283,8 +293,13 @@ static json_t *check_summary(const char *dir)
     expect_keys(s, "summary", keys);
     cr_expect_str_eq(json_string_value(json_object_get(s, "schema")), "iobench-summary");
     cr_expect_eq(json_integer_value(json_object_get(s, "schema_version")), 1);
-    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(s, "suite"), "file")),
-                     TINY_SUITE);
+    /* No machine path in a result: a suite of ours is recorded relative to
+     * the checkout, one from elsewhere (the resume tests' copies) by name
+     * alone, with a null file. */
+    const json_t *file = json_object_get(json_object_get(s, "suite"), "file");
+    cr_expect(json_is_null(file) ||
+                  (json_is_string(file) && json_string_value(file)[0] != '/'),
+              "suite.file is a machine path: %s", json_string_value(file));
     expect_keys(json_object_get(s, "env"), "summary.env", env_keys);
     expect_keys(json_object_get(s, "pinning"), "summary.pinning", pin_keys);
     cr_expect(json_is_array(json_object_get(s, "runs")));
@@ -578,5 +593,351 @@ Test(harness_run, model_failing_verification_is_not_benchmarked)
     cr_expect_eq(json_array_size(skipped), 1);
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(skipped, 0), "model")),
                      "select");
+    json_decref(s);
+}
+
+/* --- load tasks, the CPU plan, resume (issue 11) --- */
+
+static json_int_t get_int(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* Run files written so far in dir/runs (not the hidden temporaries, not
+ * the parts of a merged result). */
+static int run_files(const char *dir)
+{
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/runs", dir);
+    DIR *d = opendir(path);
+    int n = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        /* Whole files only: an atomic write's temporary ends ".tmp.XXXXXX". */
+        size_t len = strlen(e->d_name);
+        n += e->d_name[0] != '.' && strstr(e->d_name, ".ioload-") == NULL && len > 5 &&
+             strcmp(e->d_name + len - 5, ".json") == 0;
+    }
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* The single results directory iobench made in tmpdir. */
+static const char *only_results_dir(void)
+{
+    static char dir[PATH_MAX + 260];
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    dir[0] = '\0';
+    while (d != NULL && (e = readdir(d)) != NULL)
+        if (e->d_name[0] == '2')
+            snprintf(dir, sizeof dir, "%s/%s", tmpdir, e->d_name);
+    if (d != NULL)
+        closedir(d);
+    return dir;
+}
+
+Test(harness_run, load_tasks_are_merged_exactly)
+{
+    const char *args[] = {"run",     "--suite",      TINY_SUITE, "--out", tmpdir,
+                          "--quiet", "--load-tasks", "2",        NULL};
+    int status = run_iobench(args, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    const char *dir = results_dir();
+    json_t *s = check_summary(dir);
+    cr_expect_eq(get_int(json_object_get(s, "pinning"), "load_tasks"), 2);
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2);
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        check_ok_run(run);
+        cr_expect_eq(get_int(run, "load_tasks"), 2);
+        json_t *f = load_json(dir, json_string_value(json_object_get(run, "file")));
+        json_t *io = json_object_get(f, "ioload");
+        json_t *from = json_object_get(io, "merged_from");
+        cr_assert_eq(json_array_size(from), 2, "the result is not merged from two parts");
+        json_int_t sum = 0, conns = 0;
+        for (size_t k = 0; k < 2; k++) {
+            json_t *part = load_json(dir, json_string_value(json_array_get(from, k)));
+            sum += get_int(json_object_get(part, "totals"), "requests");
+            conns += get_int(json_object_get(part, "config"), "connections");
+            json_decref(part);
+        }
+        /* Exact: the merged count is the parts' sum, and the parts shared
+         * the run's connections between them. */
+        cr_expect_eq(sum, get_int(run, "requests"));
+        cr_expect_eq(conns, get_int(run, "concurrency"));
+        json_decref(f);
+    }
+    json_decref(s);
+}
+
+Test(harness_run, sigkill_halfway_then_resume_runs_each_once)
+{
+    const char *args[] = {"run",     "--suite",  TINY_SUITE, "--out", tmpdir,
+                          "--quiet", "--trials", "3",        NULL};
+    pid_t pid = start_iobench(args);
+    long deadline = mono_ms() + 40000;
+    const char *dir = "";
+    while (mono_ms() < deadline) {
+        dir = only_results_dir();
+        if (dir[0] != '\0' && run_files(dir) >= 2)
+            break;
+        sleep_ms(10);
+    }
+    cr_assert_lt(mono_ms(), deadline, "no two runs were written");
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    wait_iobench(pid, 5000);
+    leftovers();
+    char kept_dir[PATH_MAX];
+    snprintf(kept_dir, sizeof kept_dir, "%s", dir);
+    int before = run_files(kept_dir);
+    cr_assert_lt(before, 6, "the run finished before it was killed");
+
+    const char *resume[] = {"run", "--resume", kept_dir, "--quiet", NULL};
+    int status = run_iobench(resume, 60000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    cr_expect_str_eq(results_dir(), kept_dir);
+    json_t *s = check_summary(kept_dir);
+    cr_expect(json_is_true(json_object_get(s, "complete")));
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 6, "every planned run, once");
+    for (size_t i = 0; i < 6; i++)
+        for (size_t k = 0; k < i; k++)
+            cr_expect_str_neq(json_string_value(json_object_get(json_array_get(runs, i), "id")),
+                              json_string_value(json_object_get(json_array_get(runs, k), "id")),
+                              "a run was done twice");
+    json_t *resumed = json_array_get(json_object_get(s, "resumed"), 0);
+    cr_assert_not_null(resumed, "the summary does not say it was resumed");
+    cr_expect_geq(get_int(resumed, "runs_kept"), 2);
+    cr_expect_leq(get_int(resumed, "runs_kept"), before);
+    check_run_files(kept_dir, runs);
+    json_decref(s);
+}
+
+Test(harness_run, resume_elsewhere_is_refused_or_starts_anew)
+{
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    int status = run_iobench(args, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s", results_dir());
+    /* As if it had been run on another machine, and interrupted there. */
+    json_t *s = load_json(dir, "summary.json");
+    json_object_set_new(json_object_get(s, "env"), "cpu_model", json_string("elsewhere"));
+    json_object_set_new(s, "complete", json_false());
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    cr_assert_eq(json_dump_file(s, path, 0), 0);
+    json_decref(s);
+
+    const char *refuse[] = {"run", "--resume", dir, "--quiet", NULL};
+    status = run_iobench(refuse, 30000);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+    const char *err = slurp("stderr");
+    cr_expect_not_null(strstr(err, "another machine"), "stderr: %s", err);
+    cr_expect_eq(strchr(err, '\n'), err + strlen(err) - 1, "not one line: %s", err);
+
+    const char *anew[] = {"run", "--resume", dir, "--other-machine", "new", "--quiet", NULL};
+    status = run_iobench(anew, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stderr: %s", slurp("stderr"));
+    cr_expect_eq(leftovers(), 0);
+    const char *fresh = results_dir();
+    cr_expect_str_neq(fresh, dir);
+    json_t *n = check_summary(fresh);
+    cr_expect_str_eq(json_string_value(json_object_get(n, "restarted_from")), dir);
+    cr_expect_eq(json_array_size(json_object_get(n, "runs")), 2);
+    json_decref(n);
+}
+
+/* Watches iobench's children and notes any allowed outside cpu. */
+struct affinity_watch {
+    pid_t iobench;
+    int cpu;
+    volatile bool stop;
+    int seen, strays;
+};
+
+static void *watch_affinity(void *arg)
+{
+    struct affinity_watch *w = arg;
+    while (!w->stop) {
+        pid_t kids[16];
+        int n = children_named(w->iobench, "ioserve", kids, 8);
+        n += children_named(w->iobench, "ioload", kids + n, 8);
+        for (int i = 0; i < n; i++) {
+            cpu_set_t set;
+            if (sched_getaffinity(kids[i], sizeof set, &set) < 0)
+                continue;
+            w->seen++;
+            w->strays += CPU_COUNT(&set) != 1 || !CPU_ISSET(w->cpu, &set);
+        }
+        sleep_ms(20);
+    }
+    return NULL;
+}
+
+/* As `taskset -c N iobench run`: one CPU allowed, all of it on that CPU. */
+Test(harness_run, one_allowed_cpu_runs_everything_there_unpinned)
+{
+    cpu_set_t all, one;
+    cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
+    int cpu = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all))
+            cpu = c; /* the last: not the first CPU, which pinning favours */
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    struct affinity_watch w = {.iobench = start_iobench(args), .cpu = cpu};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, watch_affinity, &w), 0);
+    int status = wait_iobench(w.iobench, 30000);
+    w.stop = true;
+    pthread_join(t, NULL);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stderr: %s", slurp("stderr"));
+    cr_expect_eq(leftovers(), 0);
+    cr_expect_gt(w.seen, 0, "no server or load process was seen");
+    cr_expect_eq(w.strays, 0, "a child could run outside CPU %d", cpu);
+    json_t *s = check_summary(results_dir());
+    json_t *pin = json_object_get(s, "pinning");
+    cr_expect(json_is_false(json_object_get(pin, "enabled")));
+    cr_expect_str_eq(json_string_value(json_object_get(pin, "reason")), "only one CPU");
+    json_t *allowed = json_object_get(pin, "allowed_cpus");
+    cr_expect_eq(json_array_size(allowed), 1);
+    cr_expect_eq(json_integer_value(json_array_get(allowed, 0)), cpu);
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(s, "runs"), i, run) check_ok_run(run);
+    json_decref(s);
+}
+
+/* Received bytes of a device in this process's network namespace. */
+static long long rx_bytes(const char *dev)
+{
+    FILE *f = fopen("/proc/self/net/dev", "r");
+    char line[512];
+    long long bytes = -1;
+    size_t len = strlen(dev);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        const char *p = line + strspn(line, " ");
+        if (strncmp(p, dev, len) == 0 && p[len] == ':')
+            bytes = atoll(p + len + 1);
+    }
+    if (f != NULL)
+        fclose(f);
+    return bytes;
+}
+
+/* The cluster path without a cluster: the server (and the harness) in one
+ * network namespace, the load tasks in another, joined by a veth pair with
+ * addresses of the test's own; the load can reach the server only across
+ * the pair, as it would cross from other nodes. */
+Test(harness_run, load_from_another_network_namespace, .timeout = 90)
+{
+    if (geteuid() != 0)
+        cr_skip("needs root to create network namespaces (ip netns, veth); not run");
+    if (system("ip netns list >/dev/null 2>&1") != 0)
+        cr_skip("the ip command (iproute2) cannot manage network namespaces here; not run");
+    int id = (int)getpid() % 250 + 1;
+    char cmd[1024], dev_a[16], dev_b[16], addr[32];
+    snprintf(netns_made[0], sizeof netns_made[0], "iobench-srv-%d", (int)getpid());
+    snprintf(netns_made[1], sizeof netns_made[1], "iobench-load-%d", (int)getpid());
+    snprintf(dev_a, sizeof dev_a, "iobs%d", (int)getpid() % 100000);
+    snprintf(dev_b, sizeof dev_b, "iobl%d", (int)getpid() % 100000);
+    snprintf(addr, sizeof addr, "10.213.%d.1", id);
+    snprintf(cmd, sizeof cmd,
+             "set -e; ip netns add %1$s; ip netns add %2$s;"
+             "ip link add %3$s netns %1$s type veth peer name %4$s netns %2$s;"
+             "ip -n %1$s addr add 10.213.%5$d.1/24 dev %3$s;"
+             "ip -n %2$s addr add 10.213.%5$d.2/24 dev %4$s;"
+             "for n in %1$s %2$s; do ip -n $n link set lo up; done;"
+             "ip -n %1$s link set %3$s up; ip -n %2$s link set %4$s up",
+             netns_made[0], netns_made[1], dev_a, dev_b, id);
+    cr_assert_eq(system(cmd), 0, "could not set up the namespaces: %s", cmd);
+    char ns_path[64];
+    snprintf(ns_path, sizeof ns_path, "/run/netns/%s", netns_made[0]);
+    int fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(setns(fd, CLONE_NEWNET), 0, "setns: %s", strerror(errno));
+    close(fd);
+    long long rx_before = rx_bytes(dev_a);
+
+    char via[64];
+    snprintf(via, sizeof via, "ip netns exec %s", netns_made[1]);
+    const char *args[] = {"run",        "--suite", TINY_SUITE, "--out",        tmpdir,
+                          "--quiet",    "--host",  addr,       "--load-tasks", "2",
+                          "--load-via", via,       NULL};
+    int status = run_iobench(args, 60000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    const char *dir = results_dir();
+    json_t *s = check_summary(dir);
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2);
+    json_int_t requests = 0;
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        check_ok_run(run);
+        cr_expect_eq(get_int(run, "load_tasks"), 2);
+        requests += get_int(run, "requests");
+        json_t *f = load_json(dir, json_string_value(json_object_get(run, "file")));
+        const char *url = json_string_value(
+            json_object_get(json_object_get(json_object_get(f, "ioload"), "config"), "url"));
+        cr_expect_not_null(url != NULL ? strstr(url, addr) : NULL, "url %s", url);
+        json_decref(f);
+    }
+    /* Every measured request crossed the pair: far more than 16 bytes each. */
+    long long rx = rx_bytes(dev_a) - rx_before;
+    cr_expect_gt(rx, (long long)requests * 16, "%lld bytes in for %lld requests", rx,
+                 (long long)requests);
+    json_decref(s);
+}
+
+/* SIGTERM (Slurm's time limit, a requeue) ends a run cleanly, which also
+ * removes its empty logs/; resuming it must still work. */
+Test(harness_run, sigterm_then_resume_completes)
+{
+    const char *args[] = {"run", "--suite", TINY_SUITE, "--out", tmpdir, "--quiet", NULL};
+    pid_t pid = start_iobench(args);
+    long deadline = mono_ms() + 30000;
+    const char *dir = "";
+    while (mono_ms() < deadline && (dir[0] == '\0' || run_files(dir) < 1)) {
+        sleep_ms(10);
+        dir = only_results_dir();
+    }
+    cr_assert_lt(mono_ms(), deadline, "no run was written");
+    cr_assert_eq(kill(pid, SIGTERM), 0);
+    int status = wait_iobench(pid, 15000);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d", status);
+    char kept_dir[PATH_MAX];
+    snprintf(kept_dir, sizeof kept_dir, "%s", dir);
+    json_t *s = check_summary(kept_dir);
+    cr_expect(json_is_false(json_object_get(s, "complete")));
+    json_decref(s);
+
+    const char *resume[] = {"run", "--resume", kept_dir, "--quiet", NULL};
+    status = run_iobench(resume, 30000);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d, stderr: %s", status,
+              slurp("stderr"));
+    cr_expect_eq(leftovers(), 0, "iobench left processes behind");
+    s = check_summary(kept_dir);
+    cr_expect(json_is_true(json_object_get(s, "complete")));
+    json_t *runs = json_object_get(s, "runs");
+    cr_assert_eq(json_array_size(runs), 2);
+    check_ok_run(json_array_get(runs, 0));
+    check_ok_run(json_array_get(runs, 1));
+    cr_expect_str_neq(json_string_value(json_object_get(json_array_get(runs, 0), "id")),
+                      json_string_value(json_object_get(json_array_get(runs, 1), "id")));
     json_decref(s);
 }

@@ -221,7 +221,7 @@ Test(ioload_errors, classes)
     cr_expect_eq(ioload_err_classify(CURLE_SEND_ERROR), IOLOAD_ERR_SEND);
     cr_expect_eq(ioload_err_classify(CURLE_RECV_ERROR), IOLOAD_ERR_RECEIVE);
     cr_expect_eq(ioload_err_classify(CURLE_GOT_NOTHING), IOLOAD_ERR_RECEIVE);
-    cr_expect_eq(ioload_err_classify(CURLE_WEIRD_SERVER_REPLY), IOLOAD_ERR_OTHER);
+    cr_expect_eq(ioload_err_classify(CURLE_WEIRD_SERVER_REPLY), IOLOAD_ERR_MALFORMED);
     cr_expect_str_eq(ioload_curle_name(CURLE_WEIRD_SERVER_REPLY), "CURLE_WEIRD_SERVER_REPLY");
     cr_expect_str_eq(ioload_curle_name(CURLE_UNRECOVERABLE_POLL), "CURLE_UNRECOVERABLE_POLL");
     cr_expect_str_eq(ioload_curle_name((CURLcode)-5), "CURLE_UNKNOWN");
@@ -229,9 +229,11 @@ Test(ioload_errors, classes)
     ioload_err_count(&e, CURLE_OK, 404);
     ioload_err_count(&e, CURLE_OK, 200);
     ioload_err_count(&e, CURLE_WEIRD_SERVER_REPLY, 0);
+    ioload_err_count(&e, CURLE_BAD_CONTENT_ENCODING, 0);
     cr_expect_eq(e.status[404], 1);
     cr_expect_eq(e.status[200], 1);
-    cr_expect_eq(e.other[CURLE_WEIRD_SERVER_REPLY], 1);
+    cr_expect_eq(e.malformed, 1);
+    cr_expect_eq(e.other[CURLE_BAD_CONTENT_ENCODING], 1);
 }
 
 /* ---- exit status ---- */
