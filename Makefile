@@ -54,7 +54,7 @@ test: build build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -R '$(SERVER_TESTS)'
 
-# The threaded code (the thread model, ioload) under ThreadSanitizer.
+# The threaded code (the thread and pool models, ioload) under ThreadSanitizer.
 # Criterion cannot run under TSan (its inheritable arena fails to map), so
 # only the programs are instrumented; the Release test binaries drive them.
 # The aio model is left out: glibc's AIO helper threads start more helpers
@@ -65,7 +65,7 @@ tsan: build $(TSAN_BUILD)/CMakeCache.txt
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  IOBENCH_IOSERVE=$(CURDIR)/$(TSAN_BUILD)/servers/ioserve \
 	  IOBENCH_IOLOAD=$(CURDIR)/$(TSAN_BUILD)/loadgen/ioload \
-	  IOBENCH_TEST_MODELS=thread \
+	  IOBENCH_TEST_MODELS=thread,pool \
 	  ctest --test-dir $(BUILD) --output-on-failure -R '$(THREADED_TESTS)'
 
 # The aio model under Helgrind, since TSan cannot run it (scripts/helgrind.sh).

@@ -288,7 +288,8 @@ static void check_models_built(struct runner *r, const char *list)
         r->model_ok[m] = found;
         if (!found) {
             summary_verify(&r->sum, model, false,
-                           json_pack("[s]", "not built: absent from ioserve --list-models"));
+                           json_pack("[s]", "not built or cannot run here: absent from ioserve "
+                                     "--list-models (--describe-models says why)"));
             fprintf(stderr, "iobench run: model %s is not in ioserve --list-models, skipped\n",
                     model);
         }

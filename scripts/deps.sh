@@ -7,7 +7,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjansson-dev
-            libcriterion-dev zlib1g-dev gnuplot-nox curl procps
+            libcriterion-dev zlib1g-dev gnuplot-nox curl procps liburing-dev
             nginx-light openssl) # the last two: ioload's TLS test (test_engines)
 # Reference tools for the benchmarks and the interoperability checks.
 bench_pkgs=(wrk nginx-light apache2-utils nghttp2-client)

@@ -15,12 +15,13 @@
 
 ioserve_pid=""
 ioserve_port=""
+ioserve_args=()
 
 ioserve_start() {
   local dir=$1 model=$2
   shift 2
   rm -f "$dir/port"
-  "$@" "$IOSERVE" --model "$model" --port 0 --port-file "$dir/port" \
+  "$@" "$IOSERVE" --model "$model" "${ioserve_args[@]}" --port 0 --port-file "$dir/port" \
     >/dev/null 2>"$dir/$model.stderr" &
   ioserve_pid=$!
   local tries=$((${IOSERVE_START_WAIT:-5} * 20))

@@ -44,10 +44,15 @@
 #include "net.h"
 #include "timerheap.h"
 
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "aio"
+
 #define SIG_ACCEPT (SIGRTMIN + 1)
 #define SIG_DONE (SIGRTMIN + 2)
 #define ACCEPT_BATCH 64
 #define SWEEP_US 1000000
+
+static long aio_threads = 256; /* --aio-threads: glibc's helper thread pool */
 
 struct aconn {
     struct conn *c;
@@ -264,12 +269,12 @@ static void accept_all(int lfd, const struct server_config *cfg, int64_t now)
             return;
         }
         struct aconn *a = L.count < cfg->max_conns ? calloc(1, sizeof *a) : NULL;
-        struct conn *c = a && slot_take(a) == 0 ? conn_new(fd, cfg, "aio", now) : NULL;
+        struct conn *c = a && slot_take(a) == 0 ? conn_new(fd, cfg, NAME, now) : NULL;
         if (!c) {
             if (a != NULL && S.conn != NULL && a->slot < S.used && S.conn[a->slot] == a)
                 slot_release(a);
             free(a);
-            conn_reject(fd, "aio");
+            conn_reject(fd, NAME);
             continue;
         }
         a->c = c;
@@ -293,6 +298,90 @@ static void sweep(int64_t now)
     }
 }
 
+/* Shutdown begins: no new request on any connection; an idle one's
+ * blocked read is ended now. */
+static void start_drain(int64_t now)
+{
+    for (struct aconn *a = L.head, *next; a; a = next) {
+        next = a->next;
+        conn_drain(a->c);
+        if (!a->pending || a->reading) {
+            if (a->pending)
+                shutdown(a->fd, SHUT_RD);
+            else
+                advance(a, now);
+        }
+    }
+}
+
+/* The drain timed out: shut every socket down so the helpers blocked on
+ * them return; true when that was already done once (give up). */
+static bool force_drain(bool *forced, int64_t now, int64_t *drain_deadline)
+{
+    if (*forced)
+        return true; /* helpers still blocked after a shutdown */
+    for (struct aconn *a = L.head; a; a = a->next)
+        shutdown(a->fd, SHUT_RDWR);
+    *forced = true;
+    *drain_deadline = now + 1000000; /* the helpers return promptly now */
+    return false;
+}
+
+static void expire_timers(int64_t now)
+{
+    struct theap_node *t;
+    while ((t = theap_top(&L.timers)) && t->when <= now) {
+        struct aconn *a = (struct aconn *)((char *)t - offsetof(struct aconn, timer));
+        theap_remove(&L.timers, t);
+        expire(a, now);
+    }
+}
+
+/* How long sigtimedwait may wait: until the next sweep, deadline or the
+ * drain's end; 0 while connections wait to be accepted. */
+static struct timespec next_wait(int64_t next_sweep, bool draining, int64_t drain_deadline,
+                                 int64_t now)
+{
+    struct theap_node *t;
+    int64_t wait = next_sweep - now;
+    if (L.listen_ready && !draining)
+        wait = 0;
+    if ((t = theap_top(&L.timers)) && t->when - now < wait)
+        wait = t->when - now;
+    if (draining && drain_deadline - now < wait)
+        wait = drain_deadline - now;
+    if (wait < 0)
+        wait = 0;
+    return (struct timespec){.tv_sec = wait / 1000000, .tv_nsec = (wait % 1000000) * 1000};
+}
+
+/* Takes one signal, or several already queued: completions, the
+ * listener's readiness, a realtime queue overflow (SIGIO: look
+ * everywhere), stop and report. -1 on an unexpected error. */
+static int take_signals(const sigset_t *set, const struct timespec *wait, bool draining)
+{
+    siginfo_t si;
+    int signo = sigtimedwait(set, &si, wait);
+    static const struct timespec zero = {0, 0};
+    for (int i = 0; signo > 0 && i < 4096; i++) {
+        int64_t now = server_now_us();
+        struct aconn *done = signo == SIG_DONE ? slot_conn(si.si_value.sival_ptr) : NULL;
+        if (done != NULL)
+            complete(done, now);
+        else if (signo == SIG_DONE)
+            ; /* its connection was collected by a sweep and is gone */
+        else if (signo == SIG_ACCEPT)
+            L.listen_ready = !draining;
+        else if (signo == SIGIO) {
+            L.listen_ready = !draining;
+            sweep(now);
+        } else
+            server_take_signal(signo);
+        signo = sigtimedwait(set, &si, &zero);
+    }
+    return signo < 0 && errno != EAGAIN && errno != EINTR ? -1 : 0;
+}
+
 static int aio_serve(int lfd, const struct server_config *cfg)
 {
     /* glibc's helper threads inherit the mask of the thread that starts
@@ -305,95 +394,49 @@ static int aio_serve(int lfd, const struct server_config *cfg)
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     struct aioinit init = {
-        .aio_threads = cfg->aio_threads, .aio_num = cfg->aio_threads, .aio_idle_time = 1};
+        .aio_threads = (int)aio_threads, .aio_num = (int)aio_threads, .aio_idle_time = 1};
     aio_init(&init);
     if (net_set_async(lfd, SIG_ACCEPT, true) < 0)
         return -1;
     L.listen_ready = true;
     bool draining = false, forced = false;
     int64_t drain_deadline = 0, next_sweep = server_now_us() + SWEEP_US;
-
-    for (;;) {
+    int rc = 0;
+    while (rc == 0) {
         int64_t now = server_now_us();
         if (server_stopping() && !draining) {
             draining = true;
             drain_deadline = now + (int64_t)cfg->drain_timeout_ms * 1000;
-            for (struct aconn *a = L.head, *next; a; a = next) {
-                next = a->next;
-                conn_drain(a->c);
-                if (!a->pending || a->reading) {
-                    /* An idle connection's blocked read ends now. */
-                    if (a->pending)
-                        shutdown(a->fd, SHUT_RD);
-                    else
-                        advance(a, now);
-                }
-            }
+            start_drain(now);
         }
         if (draining && L.count == 0)
             break;
-        if (draining && now >= drain_deadline) {
-            if (forced)
-                break; /* helpers still blocked after a shutdown: give up */
-            for (struct aconn *a = L.head; a; a = a->next)
-                shutdown(a->fd, SHUT_RDWR);
-            forced = true;
-            drain_deadline = now + 1000000; /* the helpers return promptly now */
-        }
+        if (draining && now >= drain_deadline && force_drain(&forced, now, &drain_deadline))
+            break;
         if (L.listen_ready && !draining)
             accept_all(lfd, cfg, now);
-        struct theap_node *t;
-        while ((t = theap_top(&L.timers)) && t->when <= now) {
-            struct aconn *a = (struct aconn *)((char *)t - offsetof(struct aconn, timer));
-            theap_remove(&L.timers, t);
-            expire(a, now);
-        }
+        expire_timers(now);
         if (now >= next_sweep) {
             sweep(now);
             next_sweep = now + SWEEP_US;
         }
-
         if (draining && L.count == 0)
             break; /* the pass above closed the last one: do not wait */
-        int64_t wait = next_sweep - now;
-        if (L.listen_ready && !draining)
-            wait = 0;
-        if ((t = theap_top(&L.timers)) && t->when - now < wait)
-            wait = t->when - now;
-        if (draining && drain_deadline - now < wait)
-            wait = drain_deadline - now;
-        if (wait < 0)
-            wait = 0;
-        struct timespec ts = {.tv_sec = wait / 1000000, .tv_nsec = (wait % 1000000) * 1000};
-        siginfo_t si;
-        int signo = sigtimedwait(&set, &si, &ts);
-        static const struct timespec zero = {0, 0};
-        for (int i = 0; signo > 0 && i < 4096; i++) {
-            now = server_now_us();
-            struct aconn *done = signo == SIG_DONE ? slot_conn(si.si_value.sival_ptr) : NULL;
-            if (done != NULL)
-                complete(done, now);
-            else if (signo == SIG_DONE)
-                ; /* its connection was collected by a sweep and is gone */
-            else if (signo == SIG_ACCEPT)
-                L.listen_ready = !draining;
-            else if (signo == SIGIO) {
-                L.listen_ready = !draining; /* queue overflow: look everywhere */
-                sweep(now);
-            } else
-                server_take_signal(signo);
-            signo = sigtimedwait(&set, &si, &zero);
-        }
-        if (signo < 0 && errno != EAGAIN && errno != EINTR)
-            return -1;
+        struct timespec wait = next_wait(next_sweep, draining, drain_deadline, now);
+        rc = take_signals(&set, &wait, draining);
     }
     theap_free(&L.timers);
     slots_free();
-    return 0;
+    return rc;
 }
 
 const struct model model_aio = {
-    .name = "aio",
+    .name = NAME,
     .summary = "POSIX AIO (glibc helper threads), completions as realtime signals",
+    .flags = MODEL_HELPER_THREADS,
+    .options = (const struct model_option[]){{"aio-threads",
+                                              "glibc AIO thread pool size (default 256)", 1, 65536,
+                                              &aio_threads, false},
+                                             {0}},
     .serve = aio_serve,
 };

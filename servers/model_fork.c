@@ -16,13 +16,16 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "net.h"
+#include "supervise.h"
+
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "fork"
 
 /* Live children, for SIGTERM at shutdown. Written by the main loop with
  * SIGCHLD blocked and by the handler, which therefore never races it. */
@@ -64,17 +67,9 @@ static int remember_child(pid_t pid)
 
 static void child_main(int lfd, int fd, pid_t parent, const struct server_config *cfg)
 {
-    /* If the parent is killed outright, its children must not live on. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-        _exit(1);
-    struct sigaction sa = {.sa_handler = SIG_DFL};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGCHLD, &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    supervise_child_setup(parent);
     close(lfd);
-    conn_serve_blocking(fd, cfg, "fork");
+    conn_serve_blocking(fd, cfg, NAME);
     close(fd);
     _exit(0); /* not exit(): the parent's stdio buffers are not ours to flush */
 }
@@ -123,7 +118,7 @@ static int fork_serve(int lfd, const struct server_config *cfg)
         if (fd < 0)
             continue; /* EINTR (SIGCHLD, SIGTERM): restart; EMFILE: shed */
         if (nchildren >= max_children) {
-            conn_reject(fd, "fork");
+            conn_reject(fd, NAME);
             continue;
         }
         /* Block SIGCHLD until the child is in the table, or a child that
@@ -133,7 +128,7 @@ static int fork_serve(int lfd, const struct server_config *cfg)
         if (pid == 0)
             child_main(lfd, fd, self, cfg);
         if (pid < 0)
-            conn_reject(fd, "fork");
+            conn_reject(fd, NAME);
         else {
             remember_child(pid);
             close(fd); /* the child has its own copy */
@@ -146,7 +141,8 @@ static int fork_serve(int lfd, const struct server_config *cfg)
 }
 
 const struct model model_fork = {
-    .name = "fork",
+    .name = NAME,
     .summary = "a process per connection (fork), SIGCHLD reaping",
+    .flags = MODEL_PROCESSES,
     .serve = fork_serve,
 };

@@ -11,6 +11,9 @@
 #include "conn.h"
 #include "net.h"
 
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "iterative"
+
 static int iterative_serve(int lfd, const struct server_config *cfg)
 {
     /* accept() blocks here; a signal interrupts it with EINTR. */
@@ -20,14 +23,14 @@ static int iterative_serve(int lfd, const struct server_config *cfg)
         int fd = net_accept(lfd, false);
         if (fd < 0)
             continue; /* EINTR: look at the stop flag; EMFILE: shed, retry */
-        conn_serve_blocking(fd, cfg, "iterative");
+        conn_serve_blocking(fd, cfg, NAME);
         close(fd);
     }
     return 0;
 }
 
 const struct model model_iterative = {
-    .name = "iterative",
+    .name = NAME,
     .summary = "one connection at a time, blocking I/O",
     .serve = iterative_serve,
 };

@@ -14,7 +14,11 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "loops.h"
 #include "net.h"
+
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "select"
 
 #define ACCEPT_BATCH 64
 
@@ -23,6 +27,10 @@ struct loop {
     int want[FD_SETSIZE];
     int maxfd;
     int count;
+    int lfd;
+    const struct server_config *cfg;
+    bool draining;
+    int64_t drain_deadline;
 };
 
 static void drop(struct loop *l, int fd)
@@ -35,19 +43,27 @@ static void drop(struct loop *l, int fd)
         l->maxfd--;
 }
 
-static void accept_all(struct loop *l, int lfd, const struct server_config *cfg, int64_t now)
+/* Runs the protocol on fd and keeps what it waits for next. */
+static void pump(struct loop *l, int fd, int64_t now)
+{
+    l->want[fd] = conn_pump(l->conns[fd], now);
+    if (l->want[fd] & CONN_CLOSE)
+        drop(l, fd);
+}
+
+static void accept_all(struct loop *l, int64_t now)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = net_accept(lfd, true);
+        int fd = net_accept(l->lfd, true);
         if (fd < 0)
             return; /* EAGAIN: backlog empty; EMFILE: one was shed */
-        if (fd >= FD_SETSIZE || l->count >= cfg->max_conns) {
-            conn_reject(fd, "select");
+        if (fd >= FD_SETSIZE || l->count >= l->cfg->max_conns) {
+            conn_reject(fd, NAME);
             continue;
         }
-        struct conn *c = conn_new(fd, cfg, "select", now);
+        struct conn *c = conn_new(fd, l->cfg, NAME, now);
         if (!c) {
-            conn_reject(fd, "select");
+            conn_reject(fd, NAME);
             continue;
         }
         l->conns[fd] = c;
@@ -56,9 +72,63 @@ static void accept_all(struct loop *l, int lfd, const struct server_config *cfg,
             l->maxfd = fd;
         /* The request is usually already here: read it now rather than
          * after another select() round. */
-        l->want[fd] = conn_pump(c, now);
-        if (l->want[fd] & CONN_CLOSE)
-            drop(l, fd);
+        pump(l, fd, now);
+    }
+}
+
+static void start_drain(struct loop *l, int64_t now)
+{
+    l->draining = true;
+    l->drain_deadline = now + (int64_t)l->cfg->drain_timeout_ms * 1000;
+    for (int fd = 0; fd <= l->maxfd; fd++)
+        if (l->conns[fd]) {
+            conn_drain(l->conns[fd]);
+            pump(l, fd, now);
+        }
+}
+
+/* Fills the sets with what each connection waits for (the listener too
+ * unless draining); returns nfds, and in *deadline the nearest deadline,
+ * now when a connection wants more at once. */
+static int fill_sets(const struct loop *l, fd_set *rset, fd_set *wset, int64_t now,
+                     int64_t *deadline)
+{
+    FD_ZERO(rset);
+    FD_ZERO(wset);
+    int nfds = 0;
+    if (!l->draining) {
+        FD_SET(l->lfd, rset);
+        nfds = l->lfd + 1;
+    }
+    *deadline = l->draining ? l->drain_deadline : INT64_MAX;
+    for (int fd = 0; fd <= l->maxfd; fd++) {
+        if (!l->conns[fd])
+            continue;
+        int w = l->want[fd];
+        if (w & CONN_WANT_READ)
+            FD_SET(fd, rset);
+        if (w & CONN_WANT_WRITE)
+            FD_SET(fd, wset);
+        int64_t d = (w & CONN_MORE) ? now : conn_deadline(l->conns[fd]);
+        if (d < *deadline)
+            *deadline = d;
+        if (fd >= nfds)
+            nfds = fd + 1;
+    }
+    return nfds;
+}
+
+/* Pumps every connection select() found ready, or that wants more, or
+ * whose deadline passed; then accepts. */
+static void serve_ready(struct loop *l, const fd_set *rset, const fd_set *wset, int64_t now)
+{
+    if (!l->draining && FD_ISSET(l->lfd, rset))
+        accept_all(l, now);
+    for (int fd = 0; fd <= l->maxfd; fd++) {
+        struct conn *c = l->conns[fd];
+        if (c && (FD_ISSET(fd, rset) || FD_ISSET(fd, wset) || (l->want[fd] & CONN_MORE) ||
+                  conn_deadline(c) <= now))
+            pump(l, fd, now);
     }
 }
 
@@ -69,93 +139,42 @@ static int select_serve(int lfd, const struct server_config *cfg)
     struct loop *l = calloc(1, sizeof *l);
     if (!l)
         return -1;
-    l->maxfd = -1;
-    bool draining = false;
-    int64_t drain_deadline = 0;
-
+    *l = (struct loop){.maxfd = -1, .lfd = lfd, .cfg = cfg};
+    int rc = 0;
     for (;;) {
         int64_t now = server_now_us();
-        if (server_stopping() && !draining) {
-            draining = true;
-            drain_deadline = now + (int64_t)cfg->drain_timeout_ms * 1000;
-            for (int fd = 0; fd <= l->maxfd; fd++)
-                if (l->conns[fd]) {
-                    conn_drain(l->conns[fd]);
-                    l->want[fd] = conn_pump(l->conns[fd], now);
-                    if (l->want[fd] & CONN_CLOSE)
-                        drop(l, fd);
-                }
-        }
-        if (draining && (l->count == 0 || now >= drain_deadline))
+        if (server_stopping() && !l->draining)
+            start_drain(l, now);
+        if (l->draining && (l->count == 0 || now >= l->drain_deadline))
             break;
-
         fd_set rset, wset;
-        FD_ZERO(&rset);
-        FD_ZERO(&wset);
-        int nfds = 0;
-        if (!draining) {
-            FD_SET(lfd, &rset);
-            nfds = lfd + 1;
-        }
-        int64_t deadline = draining ? drain_deadline : INT64_MAX;
-        bool more = false;
-        for (int fd = 0; fd <= l->maxfd; fd++) {
-            if (!l->conns[fd])
-                continue;
-            int w = l->want[fd];
-            if (w & CONN_WANT_READ)
-                FD_SET(fd, &rset);
-            if (w & CONN_WANT_WRITE)
-                FD_SET(fd, &wset);
-            if (w & CONN_MORE)
-                more = true;
-            int64_t d = conn_deadline(l->conns[fd]);
-            if (d < deadline)
-                deadline = d;
-            if (fd >= nfds)
-                nfds = fd + 1;
-        }
+        int64_t deadline;
+        int nfds = fill_sets(l, &rset, &wset, now, &deadline);
         struct timeval tv, *tvp = NULL;
-        if (more || deadline != INT64_MAX) {
-            int64_t left = more ? 0 : deadline - now;
-            if (left < 0)
-                left = 0;
-            tv.tv_sec = left / 1000000;
-            tv.tv_usec = left % 1000000;
+        if (deadline != INT64_MAX) {
+            int64_t left = deadline > now ? deadline - now : 0;
+            tv = (struct timeval){.tv_sec = left / 1000000, .tv_usec = left % 1000000};
             tvp = &tv;
         }
         int n = select(nfds, &rset, &wset, NULL, tvp);
         if (n < 0 && errno != EINTR) {
-            free(l);
-            return -1;
+            rc = -1;
+            break;
         }
-        if (n < 0)
-            continue; /* a signal: the top of the loop looks at it */
-        now = server_now_us();
-        if (!draining && FD_ISSET(lfd, &rset))
-            accept_all(l, lfd, cfg, now);
-        for (int fd = 0; fd <= l->maxfd; fd++) {
-            struct conn *c = l->conns[fd];
-            if (!c)
-                continue;
-            bool ready = FD_ISSET(fd, &rset) || FD_ISSET(fd, &wset) || (l->want[fd] & CONN_MORE) ||
-                         conn_deadline(c) <= now;
-            if (!ready)
-                continue;
-            l->want[fd] = conn_pump(c, now);
-            if (l->want[fd] & CONN_CLOSE)
-                drop(l, fd);
-        }
+        if (n >= 0) /* else a signal: the top of the loop looks at it */
+            serve_ready(l, &rset, &wset, server_now_us());
     }
     for (int fd = 0; fd <= l->maxfd; fd++)
         if (l->conns[fd])
             drop(l, fd);
     free(l);
-    return 0;
+    return rc;
 }
 
 const struct model model_select = {
-    .name = "select",
+    .name = NAME,
     .summary = "one thread, non-blocking sockets, select()",
+    .flags = MODEL_LOOPS,
+    .options = (const struct model_option[]){LOOPS_WORKERS_OPTION, {0}},
     .serve = select_serve,
 };

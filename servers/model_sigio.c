@@ -33,8 +33,12 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "loops.h"
 #include "net.h"
 #include "timerheap.h"
+
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "sigio"
 
 #define ACCEPT_BATCH 64
 #define SIG_READY (SIGRTMIN + 1)
@@ -130,12 +134,12 @@ static void accept_all(int lfd, const struct server_config *cfg, int64_t now)
             return;
         }
         if (L.count >= cfg->max_conns || grow(fd) < 0 || net_set_async(fd, SIG_READY, true) < 0) {
-            conn_reject(fd, "sigio");
+            conn_reject(fd, NAME);
             continue;
         }
-        struct conn *c = conn_new(fd, cfg, "sigio", now);
+        struct conn *c = conn_new(fd, cfg, NAME, now);
         if (!c) {
-            conn_reject(fd, "sigio");
+            conn_reject(fd, NAME);
             continue;
         }
         L.slots[fd].c = c;
@@ -167,6 +171,78 @@ static void take(const siginfo_t *si, int signo, int lfd, bool draining)
     }
 }
 
+static void start_drain(const struct server_config *cfg, int64_t now, int64_t *drain_deadline)
+{
+    L.listen_ready = false;
+    *drain_deadline = now + (int64_t)cfg->drain_timeout_ms * 1000;
+    for (int fd = 0; fd < L.nslots; fd++)
+        if (L.slots[fd].c) {
+            conn_drain(L.slots[fd].c);
+            enqueue(fd);
+        }
+}
+
+/* Pumps what is ready now; what asks for more goes to the back. */
+static void pump_ready(int64_t now)
+{
+    for (int n = L.ready_len; n > 0; n--) {
+        int fd = L.ready[L.ready_head];
+        L.ready_head = (L.ready_head + 1) % L.nslots;
+        L.ready_len--;
+        L.slots[fd].queued = false;
+        if (L.slots[fd].c)
+            pump(fd, now);
+    }
+}
+
+static void expire_timers(int64_t now)
+{
+    struct theap_node *t;
+    while ((t = theap_top(&L.timers)) && t->when <= now) {
+        struct slot *s = (struct slot *)((char *)t - offsetof(struct slot, timer));
+        pump((int)(s - L.slots), now);
+    }
+}
+
+/* How long sigtimedwait may wait: 0 with work ready, else until the next
+ * deadline (the drain's included), at most a minute. */
+static struct timespec next_wait(bool draining, int64_t drain_deadline, int64_t now)
+{
+    struct theap_node *t;
+    int64_t wait = INT64_MAX;
+    if (L.ready_len || (L.listen_ready && !draining))
+        wait = 0;
+    else if ((t = theap_top(&L.timers)))
+        wait = t->when - now;
+    if (draining && drain_deadline - now < wait)
+        wait = drain_deadline - now;
+    if (wait < 0)
+        wait = 0;
+    if (wait > 60000000)
+        wait = 60000000;
+    return (struct timespec){.tv_sec = wait / 1000000, .tv_nsec = (wait % 1000000) * 1000};
+}
+
+/* Waits for one signal, then collects whatever else is queued before doing
+ * any I/O: one batch of work per wake-up instead of one wake-up per event.
+ * -1 on an error other than a timeout or EINTR. */
+static int take_signals(const sigset_t *set, const struct timespec *wait, int lfd, bool draining)
+{
+    siginfo_t si;
+    int signo = sigtimedwait(set, &si, wait);
+    if (signo < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    take(&si, signo, lfd, draining);
+    static const struct timespec zero = {0, 0};
+    for (int i = 0; i < 4096; i++) {
+        signo = sigtimedwait(set, &si, &zero);
+        if (signo < 0)
+            break;
+        take(&si, signo, lfd, draining);
+    }
+    return 0;
+}
+
 static int sigio_serve(int lfd, const struct server_config *cfg)
 {
     sigset_t set;
@@ -179,69 +255,23 @@ static int sigio_serve(int lfd, const struct server_config *cfg)
     L.listen_ready = true; /* connections may predate O_ASYNC */
     bool draining = false;
     int64_t drain_deadline = 0;
-
-    for (;;) {
+    int rc = 0;
+    while (rc == 0) {
         int64_t now = server_now_us();
         if (server_stopping() && !draining) {
             draining = true;
-            L.listen_ready = false;
-            drain_deadline = now + (int64_t)cfg->drain_timeout_ms * 1000;
-            for (int fd = 0; fd < L.nslots; fd++)
-                if (L.slots[fd].c) {
-                    conn_drain(L.slots[fd].c);
-                    enqueue(fd);
-                }
+            start_drain(cfg, now, &drain_deadline);
         }
         if (draining && (L.count == 0 || now >= drain_deadline))
             break;
-        /* Pump what is ready now; what asks for more goes to the back. */
-        for (int n = L.ready_len; n > 0; n--) {
-            int fd = L.ready[L.ready_head];
-            L.ready_head = (L.ready_head + 1) % L.nslots;
-            L.ready_len--;
-            L.slots[fd].queued = false;
-            if (L.slots[fd].c)
-                pump(fd, now);
-        }
+        pump_ready(now);
         if (L.listen_ready && !draining)
             accept_all(lfd, cfg, now);
-        struct theap_node *t;
-        while ((t = theap_top(&L.timers)) && t->when <= now) {
-            struct slot *s = (struct slot *)((char *)t - offsetof(struct slot, timer));
-            pump((int)(s - L.slots), now);
-        }
-
+        expire_timers(now);
         if (draining && L.count == 0)
             break; /* the pass above closed the last one: do not wait */
-        int64_t wait = INT64_MAX;
-        if (L.ready_len || (L.listen_ready && !draining))
-            wait = 0;
-        else if ((t = theap_top(&L.timers)))
-            wait = t->when - now;
-        if (draining && drain_deadline - now < wait)
-            wait = drain_deadline - now;
-        if (wait < 0)
-            wait = 0;
-        if (wait > 60000000)
-            wait = 60000000;
-        struct timespec ts = {.tv_sec = wait / 1000000, .tv_nsec = (wait % 1000000) * 1000};
-        siginfo_t si;
-        int signo = sigtimedwait(&set, &si, &ts);
-        if (signo < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                continue;
-            return -1;
-        }
-        take(&si, signo, lfd, draining);
-        /* Collect whatever else is queued before doing any I/O: one batch
-         * of work per wake-up instead of one wake-up per event. */
-        static const struct timespec zero = {0, 0};
-        for (int i = 0; i < 4096; i++) {
-            signo = sigtimedwait(&set, &si, &zero);
-            if (signo < 0)
-                break;
-            take(&si, signo, lfd, draining);
-        }
+        struct timespec wait = next_wait(draining, drain_deadline, now);
+        rc = take_signals(&set, &wait, lfd, draining);
     }
     for (int fd = 0; fd < L.nslots; fd++)
         if (L.slots[fd].c)
@@ -249,11 +279,13 @@ static int sigio_serve(int lfd, const struct server_config *cfg)
     theap_free(&L.timers);
     free(L.slots);
     free(L.ready);
-    return 0;
+    return rc;
 }
 
 const struct model model_sigio = {
-    .name = "sigio",
+    .name = NAME,
     .summary = "signal-driven I/O: O_ASYNC, F_SETSIG realtime signals, sigtimedwait",
+    .flags = MODEL_LOOPS,
+    .options = (const struct model_option[]){LOOPS_WORKERS_OPTION, {0}},
     .serve = sigio_serve,
 };

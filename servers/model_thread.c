@@ -20,6 +20,9 @@
 #include "conn.h"
 #include "net.h"
 
+/* The model's name, written once: --model, /stats and 503s use it. */
+#define NAME "thread"
+
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t idle; /* signalled when a worker leaves */
@@ -29,6 +32,7 @@ static struct {
 } table = {.lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
 
 static const struct server_config *config;
+static long thread_stack = 64 * 1024; /* --thread-stack */
 
 struct job {
     int fd;
@@ -63,7 +67,7 @@ static void *worker(void *arg)
 {
     struct job job = *(struct job *)arg;
     free(arg);
-    conn_serve_blocking(job.fd, config, "thread");
+    conn_serve_blocking(job.fd, config, NAME);
     /* Leave the table before close(): once closed, the descriptor number
      * can be reused, and shutdown() at exit must not hit someone else's. */
     table_remove(job.slot);
@@ -104,7 +108,7 @@ static int thread_serve(int lfd, const struct server_config *cfg)
     pthread_attr_t attr;
     if (pthread_attr_init(&attr) != 0 ||
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
-        pthread_attr_setstacksize(&attr, cfg->thread_stack) != 0)
+        pthread_attr_setstacksize(&attr, (size_t)thread_stack) != 0)
         return -1;
     sigset_t stop, old;
     server_stop_sigset(&stop);
@@ -117,7 +121,7 @@ static int thread_serve(int lfd, const struct server_config *cfg)
         int slot = job ? table_add(fd) : -1;
         if (slot < 0) {
             free(job);
-            conn_reject(fd, "thread");
+            conn_reject(fd, NAME);
             continue;
         }
         *job = (struct job){.fd = fd, .slot = slot};
@@ -130,7 +134,7 @@ static int thread_serve(int lfd, const struct server_config *cfg)
         if (rc != 0) {
             table_remove(slot);
             free(job);
-            conn_reject(fd, "thread");
+            conn_reject(fd, NAME);
         }
     }
     pthread_attr_destroy(&attr);
@@ -139,7 +143,12 @@ static int thread_serve(int lfd, const struct server_config *cfg)
 }
 
 const struct model model_thread = {
-    .name = "thread",
+    .name = NAME,
     .summary = "a detached thread per connection, small stacks",
+    .flags = MODEL_THREADS,
+    .options = (const struct model_option[]){{"thread-stack",
+                                              "stack of each connection thread (default 65536)",
+                                              16384, 64L << 20, &thread_stack, false},
+                                             {0}},
     .serve = thread_serve,
 };

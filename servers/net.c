@@ -24,7 +24,8 @@ int net_set_nonblock(int fd, bool on)
     return fcntl(fd, F_SETFL, fl);
 }
 
-int net_listen(const char *host, int port, int backlog, int *bound_port, char *err, size_t errlen)
+int net_listen(const char *host, int port, int backlog, bool reuseport, int *bound_port, char *err,
+               size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -48,6 +49,7 @@ int net_listen(const char *host, int port, int backlog, int *bound_port, char *e
         int one = 1;
         /* A restarted server must not wait out TIME_WAIT on its port. */
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            (!reuseport || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0) &&
             bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0)
             break;
         saved = errno;
@@ -91,7 +93,7 @@ static void set_nodelay(int fd)
  * does, now and then) in the moment between freeing the reserve's slot and
  * the accept that was to fill it. Nothing else would restore it, so take it
  * back here, now that descriptors are free again. */
-static int accepted(int fd)
+int net_accepted(int fd)
 {
     set_nodelay(fd);
     (void)net_reserve_fd(); /* failing, it is tried again at the next accept */
@@ -116,7 +118,7 @@ int net_accept(int lfd, bool nonblock)
     int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
     int fd = accept4(lfd, NULL, NULL, flags);
     if (fd >= 0)
-        return accepted(fd);
+        return net_accepted(fd);
     if (errno != EMFILE && errno != ENFILE)
         return -1;
     if (reserve_fd < 0)
@@ -140,12 +142,15 @@ int net_accept(int lfd, bool nonblock)
     /* Descriptors may have come back while we waited: serve, not shed. */
     fd = accept4(lfd, NULL, NULL, flags);
     if (fd >= 0)
-        return accepted(fd);
+        return net_accepted(fd);
     if (errno != EMFILE && errno != ENFILE)
         return -1;
     close(reserve_fd);
     reserve_fd = -1;
-    /* Only this thread accepts, and poll saw a connection: no blocking. */
+    /* Only this thread accepts in this process, and poll saw a connection;
+     * with a blocking listener no other process accepts (net.h), so this
+     * cannot block; with a non-blocking one, a connection another process
+     * took first gives EAGAIN and reserve_lost takes the slot back. */
     int shed = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (shed < 0)
         return reserve_lost();
@@ -158,6 +163,7 @@ int net_accept(int lfd, bool nonblock)
     return -1;
 }
 
+#ifdef HAVE_F_SETSIG
 int net_set_async(int fd, int signo, bool nonblock)
 {
     if (fcntl(fd, F_SETOWN, getpid()) < 0 || fcntl(fd, F_SETSIG, signo) < 0)
@@ -169,3 +175,4 @@ int net_set_async(int fd, int signo, bool nonblock)
     fl = nonblock ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
     return fcntl(fd, F_SETFL, fl);
 }
+#endif

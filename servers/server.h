@@ -7,9 +7,12 @@
 #ifndef IOBENCH_SERVER_H
 #define IOBENCH_SERVER_H
 
-#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+
+#include "lifecycle.h"
 
 struct server_config {
     const char *host;      /* --host, 127.0.0.1 by default */
@@ -22,14 +25,43 @@ struct server_config {
     int write_timeout_ms;  /* --write-timeout, 30 s: a reader that stalls */
     int drain_timeout_ms;  /* --drain-timeout, 5 s: bound on shutdown */
     int max_conns;         /* --max-conns, 10000: more are answered 503 */
-    size_t thread_stack;   /* --thread-stack, 64 KiB (model thread) */
-    int aio_threads;       /* --aio-threads, 256 (model aio) */
     int backlog;           /* --backlog, 1024 */
+};
+
+/* A setting only some models have (--thread-stack, --workers): the model
+ * lists it, main parses it into *value, which holds the default until then. */
+struct model_option {
+    const char *name; /* the option without its leading "--" */
+    const char *help; /* one line for --help */
+    long min, max;
+    long *value;
+    bool flag; /* takes no argument: given, it sets *value to 1 */
+};
+
+/* --workers means loops, processes or threads, depending on the model. */
+#define MODEL_WORKERS_HELP                                                                         \
+    "event loops (default 1), processes (prefork; 32) or threads (pool; 32)"
+
+/* What a model is made of, for the tests and the harness: they look at
+ * these properties, never at a model's name (ioserve --describe-models). */
+enum {
+    MODEL_PROCESSES = 1,      /* child processes serve the connections */
+    MODEL_THREADS = 2,        /* threads it starts serve the connections */
+    MODEL_HELPER_THREADS = 4, /* threads it does not control linger (glibc AIO) */
+    MODEL_BOUNDED = 8,        /* serves at most --workers connections at once */
+    MODEL_LOOPS = 16,         /* --workers N runs N copies of its event loop (loops.h) */
 };
 
 struct model {
     const char *name;
     const char *summary; /* one line for --list-models */
+    unsigned flags;      /* MODEL_* */
+    /* Its own settings, ended by an entry whose name is NULL; or NULL. */
+    const struct model_option *options;
+    /* NULL, or a check run before serving that returns NULL when the model
+     * can run on this system, else one line saying why not (io_uring may be
+     * disabled by a sysctl or a container's seccomp filter). */
+    const char *(*unavailable)(void);
     /* Serves listen_fd (non-blocking, CLOEXEC) until server_stopping() turns
      * true, then stops accepting, lets requests in flight finish within
      * cfg->drain_timeout_ms, closes every connection and returns 0; -1 on a
@@ -40,22 +72,5 @@ struct model {
 /* NULL-terminated list of the models this build has. */
 extern const struct model *const server_models[];
 const struct model *server_find_model(const char *name);
-
-/* Set by SIGTERM/SIGINT. The handler is installed without SA_RESTART so a
- * blocked accept/read/poll returns EINTR and the caller looks at this. Models
- * that take signals synchronously (sigwaitinfo) call server_request_stop. */
-int server_stopping(void);
-void server_request_stop(void);
-/* The signals ioserve acts on: SIGTERM and SIGINT (stop), SIGUSR1 (print
- * the counters). Models that block them and take them with sigwaitinfo pass
- * each one they take to server_take_signal. */
-void server_stop_sigset(sigset_t *set);
-void server_take_signal(int signo);
-/* Prints the counters on stderr (SIGUSR1). */
-void server_report(void);
-
-/* Monotonic clock in microseconds: /delay must never answer early, and
- * millisecond truncation would make it up to a millisecond early or late. */
-int64_t server_now_us(void);
 
 #endif

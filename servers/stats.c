@@ -10,6 +10,7 @@
 
 #define STATUS_MIN 100
 #define STATUS_MAX 599
+#define MAX_CHILDREN 4096 /* supervised children (prefork, loops) */
 
 struct shared_stats {
     atomic_llong accepted;
@@ -17,10 +18,14 @@ struct shared_stats {
     atomic_llong rejected;
     atomic_llong requests;
     atomic_llong by_status[STATUS_MAX - STATUS_MIN + 1];
+    /* Connections each supervised child holds open: a child that dies
+     * without closing them (SIGKILL) has them taken off "active". */
+    atomic_llong child_active[MAX_CHILDREN];
 };
 
 static struct shared_stats *st;
 static pid_t server_pid; /* the fork model's children report their parent */
+static int child_slot = -1; /* this process's slot, in a supervised child */
 
 int stats_init(void)
 {
@@ -39,11 +44,31 @@ void stats_conn_opened(void)
 {
     atomic_fetch_add_explicit(&st->accepted, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&st->active, 1, memory_order_relaxed);
+    if (child_slot >= 0)
+        atomic_fetch_add_explicit(&st->child_active[child_slot], 1, memory_order_relaxed);
 }
 
 void stats_conn_closed(void)
 {
     atomic_fetch_sub_explicit(&st->active, 1, memory_order_relaxed);
+    if (child_slot >= 0)
+        atomic_fetch_sub_explicit(&st->child_active[child_slot], 1, memory_order_relaxed);
+}
+
+void stats_child_begin(int slot)
+{
+    if (slot < 0 || slot >= MAX_CHILDREN)
+        return; /* counted in the totals only; a death then leaves "active" high */
+    child_slot = slot;
+    atomic_store_explicit(&st->child_active[slot], 0, memory_order_relaxed);
+}
+
+void stats_child_died(int slot)
+{
+    if (slot < 0 || slot >= MAX_CHILDREN)
+        return;
+    long long open = atomic_exchange_explicit(&st->child_active[slot], 0, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&st->active, open, memory_order_relaxed);
 }
 
 void stats_conn_rejected(void)

@@ -17,6 +17,11 @@ void stats_conn_closed(void);
 void stats_conn_rejected(void);
 /* One response started, with its status. */
 void stats_response(int status);
+/* Supervised children (supervise.h): a child calls stats_child_begin with
+ * its slot as it starts, and the parent stats_child_died once it has reaped
+ * it, which takes the connections it left open off "active". */
+void stats_child_begin(int slot);
+void stats_child_died(int slot);
 /* /stats body: malloc'd JSON text (jansson), or NULL on ENOMEM. */
 char *stats_render(const char *model);
 

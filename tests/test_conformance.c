@@ -36,7 +36,7 @@
  * is 2-3x slower, passes; an answer that never comes still fails in seconds. */
 #define IO_MS 5000
 #define STREAM_MAX (4u * 1024 * 1024)
-#define MAX_SERVERS 8
+#define MAX_SERVERS 16 /* one per model in cpu_digest_same_across_models */
 #define MIB (1024 * 1024)
 
 static const char pattern_alphabet[] =
@@ -64,13 +64,13 @@ struct model_param {
     char name[32];
 };
 
-/* Fills out with the models under test (only, when not NULL, keeps that
- * one); returns how many. */
-static size_t models_under_test(struct model_param *out, size_t max, const char *only)
+/* Fills out with the models under test (with, when not NULL, keeps those
+ * that have that property: ioserve --describe-models); returns how many. */
+static size_t models_under_test(struct model_param *out, size_t max, const char *with)
 {
     size_t k = 0;
     for (const char *const *m = srv_models(); *m && k < max; m++)
-        if (srv_model_selected(*m) && (!only || strcmp(*m, only) == 0))
+        if (srv_model_selected(*m) && (!with || srv_model_has(*m, with)))
             snprintf(out[k++].name, sizeof out[0].name, "%s", *m);
     return k;
 }
@@ -82,11 +82,11 @@ static void free_params(struct criterion_test_params *crp)
 
 /* The parameters of a test run once per model: criterion wants them in
  * its shared memory (cr_malloc). */
-static struct criterion_test_params model_params(const char *only)
+static struct criterion_test_params model_params(const char *with)
 {
     enum { MAX_MODELS = 16 };
     struct model_param *v = cr_malloc(sizeof *v * MAX_MODELS);
-    size_t n = v ? models_under_test(v, MAX_MODELS, only) : 0;
+    size_t n = v ? models_under_test(v, MAX_MODELS, with) : 0;
     return cr_make_param_array(struct model_param, v, n, free_params);
 }
 
@@ -1226,10 +1226,11 @@ MODEL_TEST(graceful_sigterm)
     cr_assert_gt(fds, 0, "%s: cannot read /proc/%ld/fd", m, (long)s->pid);
     struct stream *st = stream_open(m, s->port);
     send_req(m, st, "GET /delay/300 HTTP/1.1\r\nHost: t\r\n\r\n", 37);
-    /* Wait until the server holds the connection (a child in fork, a
-     * descriptor in the others), then leave it time to read the request. */
-    bool fork_model = strcmp(m, "fork") == 0;
-    bool held = fork_model ? poll_until(has_children, s->pid, 1, IO_MS)
+    /* Wait until the server holds the connection (a child where children
+     * serve, a descriptor in the others), then leave it time to read the
+     * request. */
+    bool processes = srv_model_has(m, "processes");
+    bool held = processes ? poll_until(has_children, s->pid, 1, IO_MS)
                            : poll_until(fd_count_above, s->pid, fds, IO_MS);
     cr_assert(held, "%s: the server did not take the connection", m);
     sleep_ms(100);
@@ -1239,7 +1240,7 @@ MODEL_TEST(graceful_sigterm)
     int nkids = proc_children(s->pid, kids, 64);
     cr_assert_geq(nkids, 0, "%s: cannot list the server's children", m);
     cr_assert_leq(nkids, 64, "%s: %d children", m, nkids);
-    if (fork_model)
+    if (processes)
         cr_expect_geq(nkids, 1, "%s: no child serves the request in flight", m);
 
     int64_t t0 = now_ms();
@@ -1345,11 +1346,11 @@ static bool fd_count_is(pid_t pid, long n)
     return proc_fd_count(pid) == n;
 }
 
-ParameterizedTestParameters(conformance, fork_reaps_children)
+ParameterizedTestParameters(conformance, children_reaped)
 {
-    return model_params("fork");
+    return model_params("processes");
 }
-ParameterizedTest(struct model_param *p, conformance, fork_reaps_children, .fini = cleanup,
+ParameterizedTest(struct model_param *p, conformance, children_reaped, .fini = cleanup,
                   .timeout = 120)
 {
     const char *m = p->name;
@@ -1359,6 +1360,36 @@ ParameterizedTest(struct model_param *p, conformance, fork_reaps_children, .fini
     cr_expect(poll_until(no_zombies, s->pid, 0, 2000),
               "%s: %d zombie children after 500 connections", m, proc_zombie_children(s->pid));
     finish_servers();
+}
+
+/* --workers 3: three loops, a process each with its own SO_REUSEPORT
+ * listener, whichever serves a connection; the counters stay exact. */
+ParameterizedTestParameters(conformance, loops_share_counters)
+{
+    return model_params("loops");
+}
+ParameterizedTest(struct model_param *p, conformance, loops_share_counters, .fini = cleanup,
+                  .timeout = 60)
+{
+    const char *m = p->name;
+    enum { LOOPS = 3, CONNS = 60 };
+    static const char *const extra[] = {"--workers", "3", NULL};
+    struct srv *s = start_server(m, extra);
+    cr_expect(poll_until(has_children, s->pid, LOOPS, IO_MS), "%s: %d loop processes, want %d", m,
+              proc_child_count(s->pid), LOOPS);
+    json_t *before = get_stats(s);
+    int ok = short_connections(m, s->port, CONNS);
+    cr_expect_eq(ok, CONNS, "%s: %d of %d short connections answered 200", m, ok, CONNS);
+    json_t *after = get_stats(s);
+    /* The first /stats response is counted after it was rendered. */
+    long long d_req = stats_int(after, "requests") - stats_int(before, "requests");
+    cr_expect_eq(d_req, CONNS + 1, "%s: requests went up by %lld over %d loops, sent %d + 1 /stats",
+                 m, d_req, LOOPS, CONNS);
+    cr_expect_eq(stats_int(after, "connections.active"), 1, "%s: %lld connections active", m,
+                 stats_int(after, "connections.active"));
+    json_decref(before);
+    json_decref(after);
+    finish_servers(); /* and the parent, having stopped every loop, exits 0 */
 }
 
 MODEL_TEST_TIMEOUT(no_descriptor_leak, 120)
@@ -1439,9 +1470,9 @@ MODEL_TEST(eintr)
     expect_serving(m, s->port, "10 SIGUSR1");
     cr_expect_eq(waitpid(s->pid, NULL, WNOHANG), 0, "%s: the server died of SIGUSR1", m);
 
-    if (strcmp(m, "fork") == 0) {
-        /* Each child's exit raises SIGCHLD while the parent blocks in
-         * accept: the same EINTR path, twenty times. */
+    if (srv_model_has(m, "processes")) {
+        /* A child that exits (fork's, after each connection) raises
+         * SIGCHLD while the parent waits: the same EINTR path. */
         int ok = short_connections(m, s->port, 20);
         cr_expect_eq(ok, 20, "%s: %d of 20 connections answered 200", m, ok);
         sleep_ms(50);

@@ -1,10 +1,13 @@
 /* Model-specific limits the protocol suites cannot reach: select's
- * FD_SETSIZE and signal-driven I/O's realtime queue. Each case starts a
- * real server and forces it past its limit. */
+ * FD_SETSIZE, signal-driven I/O's realtime queue, the pool's bounded queue
+ * and prefork's children dying. Each case starts a real server and forces
+ * it past its limit. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testsupport.h"
@@ -114,4 +117,98 @@ Test(model_limits, sigio_survives_realtime_queue_overflow, .fini = cleanup, .tim
         cr_assert_eq(ok, total, "round %d: %d of %d requests answered within 3 s", round, ok,
                      total);
     }
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Every bounded model with child processes (prefork), with one child: the
+ * child, killed with SIGKILL while it holds a keep-alive connection, is
+ * reaped (no zombie stays) and replaced, the server goes on answering, and
+ * /stats no longer counts the dead child's connection as active. */
+Test(model_limits, killed_child_is_replaced, .fini = cleanup, .timeout = 60)
+{
+    enum { SETTLE_MS = 3000 };
+    const char *model = NULL;
+    for (const char *const *m = srv_models(); *m && !model; m++)
+        if (srv_model_selected(*m) && srv_model_has(*m, "processes") &&
+            srv_model_has(*m, "bounded"))
+            model = *m;
+    if (!model)
+        cr_skip_test("no model under test keeps a fixed set of children");
+    static const char *const extra[] = {"--workers", "1", NULL};
+    cr_assert_eq(srv_start(&server, model, extra), 0, "%s: ioserve did not start", model);
+    pid_t kids[2];
+    int n = 0;
+    for (int t = 0; t < SETTLE_MS / 20 && n != 1; t++, nap_ms(20))
+        n = proc_children(server.pid, kids, 2);
+    cr_assert_eq(n, 1, "%s: %d children, want 1", model, n);
+    pid_t victim = kids[0];
+    char buf[1024];
+    int status = 0;
+    int held = conns[nconns++] = tcp_connect(server.port);
+    cr_assert_eq(send_all(held, req, sizeof req - 1), 0);
+    cr_assert_gt(recv_response(held, buf, sizeof buf, 3000, &status), 0);
+    cr_assert_eq(kill(victim, SIGKILL), 0);
+
+    bool replaced = false;
+    for (int t = 0; t < SETTLE_MS / 20 && !replaced; t++, nap_ms(20)) {
+        n = proc_children(server.pid, kids, 2);
+        replaced = n == 1 && kids[0] != victim && proc_zombie_children(server.pid) == 0;
+    }
+    cr_expect(replaced, "%s: after SIGKILL of child %ld: %d children, %d zombies", model,
+              (long)victim, n, proc_zombie_children(server.pid));
+    cr_expect_eq(recv_response(held, buf, sizeof buf, 3000, &status), 0,
+                 "%s: the dead child's connection was not closed", model);
+    for (int i = 0; i < 3; i++) {
+        long st = 0;
+        cr_expect(http_get(server.port, "/", &st, buf, sizeof buf) == 0 && st == 200,
+                  "%s: request %d after the kill got %ld", model, i, st);
+    }
+    long active = srv_stat(&server, "connections.active");
+    cr_expect_eq(active, 1, "%s: /stats counts %ld active connections, only its own is", model,
+                 active);
+}
+
+/* pool --workers 1 --queue 1: one connection holds the only worker, the
+ * next waits in the queue, and the one after finds the queue full and is
+ * answered 503 at once. Once the first leaves, the queued one is served. */
+Test(model_limits, pool_answers_503_when_queue_full, .fini = cleanup, .timeout = 60)
+{
+    if (!srv_model_selected("pool"))
+        cr_skip_test("pool not under test (IOBENCH_TEST_MODELS)");
+    static const char *const extra[] = {"--workers", "1", "--queue", "1", NULL};
+    cr_assert_eq(srv_start(&server, "pool", extra), 0);
+    nap_ms(100); /* srv_start's probe connection is gone from the worker */
+    char buf[1024];
+    int status = 0;
+    int held = conns[nconns++] = tcp_connect(server.port);
+    cr_assert_eq(send_all(held, req, sizeof req - 1), 0);
+    cr_assert_gt(recv_response(held, buf, sizeof buf, 3000, &status), 0);
+    cr_assert_eq(status, 200, "the first connection got %d", status);
+    /* Kept alive, it holds the worker: the next one can only queue. */
+    int queued = conns[nconns++] = tcp_connect(server.port);
+    cr_assert_eq(send_all(queued, req, sizeof req - 1), 0);
+    int refused = conns[nconns++] = tcp_connect(server.port);
+    status = 0;
+    cr_expect_gt(recv_response(refused, buf, sizeof buf, 3000, &status), 0,
+                 "the connection past the full queue got no answer");
+    cr_expect_eq(status, 503, "the connection past the full queue got %d", status);
+    status = 0;
+    cr_expect_lt(recv_response(queued, buf, sizeof buf, 200, &status), 1,
+                 "the queued connection was answered (%d) while the worker was held", status);
+
+    close(held);
+    conns[0] = -1;
+    status = 0;
+    cr_expect_gt(recv_response(queued, buf, sizeof buf, 3000, &status), 0,
+                 "the queued connection was not served once the worker was free");
+    cr_expect_eq(status, 200, "the queued connection got %d", status);
+    close(queued); /* it holds the worker now: /stats would wait behind it */
+    conns[1] = -1;
+    long rejected = srv_stat(&server, "connections.rejected");
+    cr_expect_eq(rejected, 1, "/stats counts %ld rejected connections, the client saw 1", rejected);
 }

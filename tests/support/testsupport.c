@@ -560,3 +560,36 @@ int srv_model_selected(const char *model)
     }
     return 0;
 }
+
+/* ---- model properties (ioserve --describe-models) ---------------------- */
+
+int srv_model_has(const char *model, const char *property)
+{
+    static char lines[32][256];
+    static int nlines = -1;
+    if (nlines < 0) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "%s --describe-models", ioserve_path());
+        FILE *p = popen(cmd, "r");
+        nlines = 0;
+        while (p && nlines < 32 && fgets(lines[nlines], sizeof lines[0], p))
+            nlines++;
+        if (p)
+            pclose(p);
+    }
+    size_t mlen = strlen(model), plen = strlen(property);
+    for (int i = 0; i < nlines; i++) {
+        /* "name<TAB>prop,prop<TAB>summary" */
+        if (strncmp(lines[i], model, mlen) != 0 || lines[i][mlen] != '\t')
+            continue;
+        const char *props = lines[i] + mlen + 1;
+        size_t len = strcspn(props, "\t");
+        for (const char *q = props; q < props + len;) {
+            size_t l = strcspn(q, ",\t");
+            if (l == plen && strncmp(q, property, plen) == 0)
+                return 1;
+            q += l + 1;
+        }
+    }
+    return 0;
+}

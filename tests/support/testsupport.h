@@ -74,4 +74,8 @@ char proc_state(pid_t pid);
  * restricts the models; unset or empty, all are. 1 or 0. */
 int srv_model_selected(const char *model);
 
+/* Whether `ioserve --describe-models` lists property for model
+ * (processes, threads, helper-threads, bounded, loops). */
+int srv_model_has(const char *model, const char *property);
+
 #endif
