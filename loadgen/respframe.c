@@ -50,28 +50,6 @@ static size_t line_end(const char *buf, size_t len, size_t from)
     return nl == NULL ? 0 : (size_t)(nl - buf) + 1;
 }
 
-#define HEAD_BARE_LF SIZE_MAX
-
-/* Index just past the blank line that ends a head, 0 if not there yet, or
- * HEAD_BARE_LF for a line not ended by CRLF (refused at once rather than
- * waited on). The search resumes where the last one stopped (f->scanned). */
-static size_t head_end(struct respframe *f, const char *buf, size_t len)
-{
-    size_t from = f->scanned;
-    for (;;) {
-        size_t e = line_end(buf, len, from);
-        if (e == 0)
-            break;
-        if (e < 2 || buf[e - 2] != '\r')
-            return HEAD_BARE_LF;
-        if (e >= 4 && memcmp(buf + e - 4, "\r\n\r\n", 4) == 0)
-            return e;
-        from = e;
-    }
-    f->scanned = len;
-    return 0;
-}
-
 static bool token_is(const char *s, size_t n, const char *word)
 {
     return strlen(word) == n && strncasecmp(s, word, n) == 0;
@@ -170,28 +148,33 @@ static int parse_header_line(const char *s, size_t n, struct head_info *h)
     return 0;
 }
 
-/* Parses head[0..len), which ends in the blank line. */
-static int parse_head(const char *head, size_t len, struct head_info *h)
+/* Parses the head at the start of p[0..n) line by line: 1 when it is
+ * complete (*end just past its blank line), 0 when it needs more bytes,
+ * -1 when it is malformed (a line not ended by CRLF included, refused at
+ * once rather than waited on). One pass: the common head, arriving whole,
+ * is scanned once. */
+static int parse_head(const char *p, size_t n, struct head_info *h, size_t *end)
 {
     *h = (struct head_info){.length = -1};
     size_t pos = 0;
-    bool first = true;
-    while (pos < len) {
-        size_t e = line_end(head, len, pos);
-        if (e < pos + 2 || head[e - 2] != '\r')
+    for (bool first = true;; first = false) {
+        size_t e = line_end(p, n, pos);
+        if (e == 0)
+            return 0;
+        if (e < pos + 2 || p[e - 2] != '\r')
             return -1;
-        size_t n = e - 2 - pos;
-        if (n == 0)
-            return first ? -1 : 0;
-        if (memchr(head + pos, '\0', n) != NULL)
+        size_t len = e - 2 - pos;
+        if (len == 0) {
+            *end = e;
+            return first ? -1 : 1;
+        }
+        if (memchr(p + pos, '\0', len) != NULL)
             return -1;
-        int rc = first ? parse_status_line(head + pos, n, h) : parse_header_line(head + pos, n, h);
+        int rc = first ? parse_status_line(p + pos, len, h) : parse_header_line(p + pos, len, h);
         if (rc != 0)
             return -1;
-        first = false;
         pos = e;
     }
-    return -1;
 }
 
 /* Sets the body state from a final response's head; returns whether the
@@ -215,17 +198,24 @@ static bool start_body(struct respframe *f, const struct head_info *h)
     return false;
 }
 
-/* One head: an interim 1xx is consumed and the next head awaited. */
+/* One head: an interim 1xx is consumed and the next head awaited. A head
+ * that arrives in pieces is parsed again only once a new line is in. */
 static enum respframe_rc feed_head(struct respframe *f, const char *buf, size_t len, size_t *pos)
 {
-    size_t e = head_end(f, buf + *pos, len - *pos);
-    if (e == 0)
+    const char *p = buf + *pos;
+    size_t n = len - *pos, e;
+    if (f->scanned > 0 && (n <= f->scanned || memchr(p + f->scanned, '\n', n - f->scanned) == NULL)) {
+        f->scanned = n;
         return RESPFRAME_MORE;
-    if (e == HEAD_BARE_LF)
-        return RESPFRAME_ERROR;
+    }
     struct head_info h;
-    if (parse_head(buf + *pos, e, &h) != 0 || h.status == 101)
+    int rc = parse_head(p, n, &h, &e);
+    if (rc < 0 || (rc == 1 && h.status == 101))
         return RESPFRAME_ERROR; /* we never ask to switch protocols */
+    if (rc == 0) {
+        f->scanned = n;
+        return RESPFRAME_MORE;
+    }
     *pos += e;
     f->scanned = 0;
     if (h.status < 200) {

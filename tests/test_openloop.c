@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,14 @@ static void teardown(void)
 
 TestSuite(open_loop, .init = setup, .fini = teardown, .timeout = 60);
 
+/* With two CPUs or more the server gets CPU 0 and ioload CPU 1, as in the
+ * benchmarks: sharing a CPU, either would wait for the other's time slice,
+ * and a millisecond of scheduling delay is not what these tests measure. */
+static bool pinned(void)
+{
+    return sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+}
+
 static json_t *run(const char *engine, const char *const *args)
 {
     const char *argv[40] = {"--engine", engine};
@@ -45,7 +54,8 @@ static json_t *run(const char *engine, const char *const *args)
     for (int i = 0; args[i] != NULL && n < 39; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    json_t *r = ioload_result(tmpdir, engine, argv, 30000, &status);
+    static const char *const cpu1[] = {"taskset", "-c", "1", NULL};
+    json_t *r = ioload_result_under(pinned() ? cpu1 : NULL, tmpdir, engine, argv, 30000, &status);
     cr_assert_not_null(r, "ioload --engine %s exited %d", engine, status);
     return r;
 }
@@ -57,7 +67,15 @@ static bool saturated(const json_t *r)
 
 static void start_server(struct srv *s)
 {
-    cr_assert_eq(srv_start(s, "select", NULL), 0, "ioserve did not start");
+    cpu_set_t old, cpu0;
+    CPU_ZERO(&cpu0);
+    CPU_SET(0, &cpu0);
+    cr_assert_eq(sched_getaffinity(0, sizeof old, &old), 0);
+    if (pinned())
+        cr_assert_eq(sched_setaffinity(0, sizeof cpu0, &cpu0), 0); /* the server inherits it */
+    int rc = srv_start(s, "select", NULL);
+    cr_assert_eq(sched_setaffinity(0, sizeof old, &old), 0);
+    cr_assert_eq(rc, 0, "ioserve did not start");
 }
 
 static void stop_server(struct srv *s)
@@ -66,23 +84,33 @@ static void stop_server(struct srv *s)
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ioserve exit status %d", st);
 }
 
-/* Far below capacity (200 req/s on 8 connections against a server that
- * does tens of thousands) every request goes out within 1 ms of its due
- * time, run after run, and ioload never calls itself saturated. */
+/* Far below capacity (500 req/s on 8 connections against a server that
+ * does tens of thousands) the sends are on time, run after run, and ioload
+ * never calls itself saturated. On time: the median send within 100 µs of
+ * its due time, and no more than 0.5% of the sends over 1 ms late by
+ * ioload's own fault (half the saturation threshold). Not zero: a
+ * sleeping thread on a virtual machine sometimes wakes milliseconds late
+ * (here p99.9 of a 1 ms sleep measured 2 to 3 ms while other work ran),
+ * which ioload's margin (at most the p99, at most 1 ms) is not meant to
+ * cover; `make bench-ioload` reports the late count on a quiet machine. */
 Test(open_loop, open_loop_far_below_capacity_is_never_late)
 {
     struct srv s;
     start_server(&s);
     char u[128];
     snprintf(u, sizeof u, "http://127.0.0.1:%d/", s.port);
-    const char *args[] = {"-c", "8", "-d", "1s", "--rate", "200", u, NULL};
+    const char *args[] = {"-c", "8", "-d", "1s", "--rate", "500", u, NULL};
     for (int e = 0; e < NENGINES; e++) {
         for (int i = 0; i < 3; i++) {
             json_t *r = run(engines[e], args);
-            cr_expect_eq(jnum(r, "open_loop.late"), 0, "%s run %d: %.0f late sends (p99 lag %.0f ns)",
-                         engines[e], i, jnum(r, "open_loop.late"),
-                         jnum(r, "open_loop.send_lag_ns.p99"));
-            cr_expect_geq(jnum(r, "open_loop.scheduled"), 190, "%s", engines[e]);
+            double behind = jnum(r, "open_loop.late_behind");
+            double sched = jnum(r, "open_loop.scheduled");
+            cr_expect_leq(behind, 0.005 * sched, "%s run %d: %.0f of %.0f sends late by ioload",
+                          engines[e], i, behind, sched);
+            cr_expect_leq(jnum(r, "open_loop.send_lag_ns.p50"), 100000,
+                          "%s run %d: median send lag %.0f ns", engines[e], i,
+                          jnum(r, "open_loop.send_lag_ns.p50"));
+            cr_expect_geq(jnum(r, "open_loop.scheduled"), 490, "%s", engines[e]);
             cr_expect(!saturated(r), "%s run %d saturated", engines[e], i);
             json_decref(r);
         }
