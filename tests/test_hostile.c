@@ -139,19 +139,6 @@ static bool threads_settle(const char *model)
     return !is_model(model, "aio");
 }
 
-static const char *describe_status(int st, char *buf, size_t cap)
-{
-    if (st == -1)
-        snprintf(buf, cap, "no status (not running)");
-    else if (WIFSIGNALED(st))
-        snprintf(buf, cap, "signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
-    else if (WIFEXITED(st))
-        snprintf(buf, cap, "exit status %d", WEXITSTATUS(st));
-    else
-        snprintf(buf, cap, "wait status %#x", (unsigned)st);
-    return buf;
-}
-
 /* False when the server has ended; *st then says how. */
 static bool server_alive(int *st)
 {
@@ -174,8 +161,10 @@ static void start_server(const char *model, const char *const *extra, long nofil
 {
     cr_assert(model[0], "no model to test: ioserve --list-models printed none, or "
                         "IOBENCH_TEST_MODELS names none of them");
-    cr_assert_eq(srv_start_nofile(&server, model, extra, nofile), 0,
-                 "[%s] ioserve did not start (%s)", model, ioserve_path());
+    if (srv_start_nofile(&server, model, extra, nofile) < 0) {
+        SRV_SKIP_IF_UNUSABLE(model);
+        cr_assert_fail("[%s] ioserve did not start (%s)", model, ioserve_path());
+    }
     long st = 0;
     char body[64];
     cr_assert(http_get(server.port, "/", &st, body, sizeof body) == 0 && st == 200,
@@ -202,7 +191,7 @@ static void expect_recovered(const char *model, const char *what)
     int st;
     char why[64];
     cr_assert(server_alive(&st), "[%s] %s: the server died: %s", model, what,
-              describe_status(st, why, sizeof why));
+              wait_status_describe(st, why, sizeof why));
     long status = 0;
     char body[64] = "";
     int rc = http_get(server.port, "/", &status, body, sizeof body);
@@ -235,11 +224,9 @@ static void expect_recovered(const char *model, const char *what)
 static void finish_case(const char *model, const char *what)
 {
     expect_recovered(model, what);
-    int st = srv_stop(&server, STOP_MS);
-    char why[64];
-    cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "[%s] %s: on SIGTERM the server ended with %s, not exit status 0", model, what,
-              describe_status(st, why, sizeof why));
+    char why[160];
+    cr_expect(srv_stop_clean(&server, STOP_MS, why, sizeof why),
+              "[%s] %s: on SIGTERM the server ended with %s, not exit status 0", model, what, why);
 }
 
 /* ---- client side helpers --------------------------------------------------- */
@@ -981,7 +968,7 @@ MODEL_CASE(descriptor_exhaustion, 60)
     int st;
     char why[64];
     cr_assert(server_alive(&st), "[%s] out of descriptors: the server died: %s", model,
-              describe_status(st, why, sizeof why));
+              wait_status_describe(st, why, sizeof why));
     cr_expect(cpu0 >= 0 && cpu1 - cpu0 <= FLOOD_CPU_MS,
               "[%s] out of descriptors: the idle server used %ld ms of CPU in %d ms (spinning?)",
               model, cpu1 - cpu0, FLOOD_HOLD_MS);

@@ -185,26 +185,196 @@ int srv_stop(struct srv *s, int timeout_ms)
     return st;
 }
 
+const char *wait_status_describe(int st, char *buf, size_t cap)
+{
+    if (st == -1)
+        snprintf(buf, cap, "not running");
+    else if (WIFSIGNALED(st))
+        snprintf(buf, cap, "signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    else if (WIFEXITED(st))
+        snprintf(buf, cap, "exit status %d", WEXITSTATUS(st));
+    else
+        snprintf(buf, cap, "wait status %#x", (unsigned)st);
+    return buf;
+}
+
+int srv_stop_clean(struct srv *s, int timeout_ms, char *why, size_t cap)
+{
+    long start = now_ms();
+    int st = srv_stop(s, timeout_ms);
+    if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 1;
+    /* srv_stop sends SIGKILL only once the timeout has passed. */
+    if (st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && now_ms() - start >= timeout_ms)
+        snprintf(why, cap, "no exit within %d ms of SIGTERM (killed)", timeout_ms);
+    else
+        wait_status_describe(st, why, cap);
+    return 0;
+}
+
+/* ---- the models --------------------------------------------------------- */
+
+/* Set by tests/CMakeLists.txt from what servers/CMakeLists.txt configured. */
+#ifndef IOBENCH_CONFIGURED_MODELS
+#define IOBENCH_CONFIGURED_MODELS ""
+#endif
+#ifndef IOBENCH_LEFT_OUT_MODELS
+#define IOBENCH_LEFT_OUT_MODELS ""
+#endif
+
+enum { MODELS_MAX = 32, MODEL_NAME_MAX = 32 };
+
+struct model_list {
+    char names[MODELS_MAX][MODEL_NAME_MAX];
+    const char *list[MODELS_MAX + 1];
+    int n;
+};
+
+static void list_add(struct model_list *l, const char *name, size_t len)
+{
+    if (len == 0 || len >= MODEL_NAME_MAX || l->n >= MODELS_MAX)
+        return;
+    memcpy(l->names[l->n], name, len);
+    l->names[l->n][len] = 0;
+    l->list[l->n] = l->names[l->n];
+    l->n++;
+    l->list[l->n] = NULL;
+}
+
+/* Appends the comma-separated names of csv. */
+static void list_add_csv(struct model_list *l, const char *csv)
+{
+    for (const char *p = csv; *p;) {
+        size_t len = strcspn(p, ",");
+        list_add(l, p, len);
+        p += len + (p[len] == ',');
+    }
+}
+
+static bool csv_has(const char *csv, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = csv; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
 const char *const *srv_models(void)
 {
-    static char names[16][32];
-    static const char *list[17];
-    if (list[0])
-        return list;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s --list-models", ioserve_path());
+    static struct model_list l;
+    if (l.n == 0) {
+        l.list[0] = NULL;
+        list_add_csv(&l, IOBENCH_CONFIGURED_MODELS);
+        list_add_csv(&l, IOBENCH_LEFT_OUT_MODELS);
+    }
+    return l.list;
+}
+
+const char *const *srv_configured_models(void)
+{
+    static struct model_list l;
+    if (l.n == 0) {
+        l.list[0] = NULL;
+        list_add_csv(&l, IOBENCH_CONFIGURED_MODELS);
+    }
+    return l.list;
+}
+
+const char *const *srv_listed_models(void)
+{
+    static struct model_list l;
+    static bool done;
+    if (done)
+        return l.list;
+    done = true;
+    char cmd[1024], line[64];
+    snprintf(cmd, sizeof cmd, "'%s' --list-models", ioserve_path());
     FILE *p = popen(cmd, "r");
-    int n = 0;
     if (p) {
-        while (n < 16 && fgets(names[n], sizeof names[n], p)) {
-            names[n][strcspn(names[n], "\n")] = 0;
-            if (names[n][0])
-                list[n] = names[n], n++;
-        }
+        while (fgets(line, sizeof line, p))
+            list_add(&l, line, strcspn(line, "\n"));
         pclose(p);
     }
-    list[n] = NULL;
-    return list;
+    return l.list;
+}
+
+/* Starts `ioserve --model model` with its stderr in a pipe and waits up to
+ * 5 s: the wait status when it exits by then (first stderr line in err), or
+ * -1 once it listens or the time is up (then stopped). */
+static int probe_start(const char *model, char *err, size_t cap)
+{
+    char port_file[128];
+    snprintf(port_file, sizeof port_file, "/tmp/iobench-probe-%ld-%s", (long)getpid(), model);
+    unlink(port_file);
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(pfd[1], STDERR_FILENO);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDOUT_FILENO);
+        execl(ioserve_path(), ioserve_path(), "--model", model, "--port", "0", "--port-file",
+              port_file, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    int st = -1;
+    for (long deadline = now_ms() + 5000; now_ms() < deadline; sleep_ms(10)) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            break;
+        st = -1;
+        if (read_port(port_file) > 0)
+            break;
+    }
+    if (st == -1) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    unlink(port_file);
+    ssize_t n = -1;
+    if (cap > 0) {
+        /* The child has ended: whatever it wrote is in the pipe. */
+        int fl = fcntl(pfd[0], F_GETFL);
+        fcntl(pfd[0], F_SETFL, fl | O_NONBLOCK);
+        n = read(pfd[0], err, cap - 1);
+        err[n > 0 ? n : 0] = 0;
+        err[strcspn(err, "\n")] = 0;
+    }
+    close(pfd[0]);
+    return st;
+}
+
+int srv_model_unusable(const char *model, char *why, size_t cap)
+{
+    if (csv_has(IOBENCH_LEFT_OUT_MODELS, model)) {
+        snprintf(why, cap,
+                 "CMake left it out of this build (its feature check failed on this system; "
+                 "see servers/CMakeLists.txt)");
+        return 1;
+    }
+    if (!csv_has(IOBENCH_CONFIGURED_MODELS, model))
+        return 0;
+    char err[200];
+    int st = probe_start(model, err, sizeof err);
+    /* Exit status 1 is ioserve's own "cannot run": a message, no crash. */
+    if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1) {
+        snprintf(why, cap, "built, but ioserve refuses it on this machine: %s", err);
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- /proc ------------------------------------------------------------- */
@@ -549,14 +719,5 @@ char proc_state(pid_t pid)
 int srv_model_selected(const char *model)
 {
     const char *env = getenv("IOBENCH_TEST_MODELS");
-    if (!env || !*env)
-        return 1;
-    size_t n = strlen(model);
-    for (const char *p = env; *p;) {
-        size_t l = strcspn(p, ",");
-        if (l == n && strncmp(p, model, n) == 0)
-            return 1;
-        p += l + (p[l] == ',');
-    }
-    return 0;
+    return !env || !*env || csv_has(env, model);
 }

@@ -29,8 +29,52 @@ int srv_start_rlimit(struct srv *s, const char *model, const char *const *extra,
  * of the server, or -1 when it was not running. Safe to call twice. */
 int srv_stop(struct srv *s, int timeout_ms);
 
-/* The names `ioserve --list-models` prints, NULL-terminated, static. */
+/* Describes a waitpid status for messages ("exit status 1", "signal 6
+ * (Aborted)", "not running" for -1); returns buf. */
+const char *wait_status_describe(int st, char *buf, size_t cap);
+/* Stops s with SIGTERM (srv_stop) and says whether it then exited 0 by
+ * itself: 1, or 0 with why filled ("signal 6 (Aborted)", "still running
+ * after 8000 ms, killed", "not running"). A sanitizer report at exit makes
+ * the server's status non-zero, so this is where it fails a test. */
+int srv_stop_clean(struct srv *s, int timeout_ms, char *why, size_t cap);
+/* For criterion tests (criterion.h included first): stop s and expect a
+ * clean exit, the message naming the model. Every test that starts a
+ * server ends it through this, or an equivalent check of srv_stop_clean. */
+#define SRV_EXPECT_CLEAN_STOP(s, timeout_ms)                                                       \
+    do {                                                                                           \
+        char srv_why_[160];                                                                        \
+        struct srv *srv_s_ = (s);                                                                  \
+        cr_expect(srv_stop_clean(srv_s_, (timeout_ms), srv_why_, sizeof srv_why_),                 \
+                  "[%s] after SIGTERM the server should exit 0; it ended with %s",                 \
+                  srv_s_->model, srv_why_);                                                        \
+    } while (0)
+
+/* The models under test's view: every model CMake configured for ioserve,
+ * then every model whose source CMake left out on this system (see
+ * srv_model_unusable), NULL-terminated, static. Generated from CMake
+ * (IOBENCH_CONFIGURED_MODELS, IOBENCH_LEFT_OUT_MODELS), so a new model
+ * drops in with no test edit, and one missing from the binary fails. */
 const char *const *srv_models(void);
+/* The models CMake configured only. */
+const char *const *srv_configured_models(void);
+/* The names `ioserve --list-models` prints, NULL-terminated, static. */
+const char *const *srv_listed_models(void);
+/* Whether model cannot be tested here for a reason that is not a bug: CMake
+ * left it out (its feature check failed), or it is built but ioserve refuses
+ * it at start with an error of its own (exit status 1: io_uring disabled by
+ * the kernel, say). 1 with why filled, naming the reason, else 0. A model
+ * that crashes at start, or that is configured but unknown to ioserve, is
+ * NOT unusable: its tests must fail. */
+int srv_model_unusable(const char *model, char *why, size_t cap);
+/* For criterion tests: skip the test, naming the model and why, when
+ * srv_model_unusable says so. */
+#define SRV_SKIP_IF_UNUSABLE(model)                                                                \
+    do {                                                                                           \
+        char srv_why_[256];                                                                        \
+        const char *srv_m_ = (model);                                                              \
+        if (srv_model_unusable(srv_m_, srv_why_, sizeof srv_why_))                                 \
+            cr_skip_test("model %s is not tested here: %s", srv_m_, srv_why_);                     \
+    } while (0)
 
 /* /proc inspection; -1 on error. */
 int proc_fd_count(pid_t pid);
