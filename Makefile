@@ -8,12 +8,20 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SUITE      ?= default
 FUZZ_SECONDS ?= 60
+INTEROP_SECONDS ?= 5
 CMAKE_FLAGS ?=
 
 IOBENCH := $(BUILD)/harness/iobench
-# The suites that exercise real servers; the sanitizer builds run these.
-SERVER_TESTS := conformance|hostile|ioload|model_limits
+# The suites that run threaded programs; make tsan runs these.
 THREADED_TESTS := conformance|hostile|ioload|model_limits
+
+# The variables that narrow the suites (IOBENCH_TEST_MODELS) or point them
+# at other binaries (IOBENCH_IOSERVE, IOBENCH_IOLOAD) are cleared for
+# `make test`, unless given on the make command line on purpose.
+TEST_VARS := IOBENCH_TEST_MODELS IOBENCH_IOSERVE IOBENCH_IOLOAD
+TEST_ENV := env $(foreach v,$(TEST_VARS),$(if $(filter command line,$(origin $(v))),$(v)='$($(v))',-u $(v)))
+# A build without criterion, or a filter that matches nothing, fails.
+CTEST := ctest --no-tests=error --output-on-failure
 
 .PHONY: all deps deps-build deps-bench deps-check build build-asan test check tsan helgrind fuzz \
         bench bench-quick bench-models bench-ioload interop format clean
@@ -44,12 +52,13 @@ build: deps-build $(BUILD)/CMakeCache.txt
 build-asan: deps-build $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Every suite on the Release build, then the server suites again under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# Every suite on the Release build, then every suite again under
+# AddressSanitizer and UndefinedBehaviorSanitizer (the test binaries, and
+# the ioserve, ioload and iobench they run, all instrumented).
 test: build build-asan
-	ctest --test-dir $(BUILD) --output-on-failure
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -R '$(SERVER_TESTS)'
+	$(TEST_ENV) $(CTEST) --test-dir $(BUILD)
+	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(CTEST) --test-dir $(ASAN_BUILD)
 
 # The threaded code (the thread model, ioload) under ThreadSanitizer.
 # Criterion cannot run under TSan (its inheritable arena fails to map), so
@@ -63,7 +72,7 @@ tsan: build $(TSAN_BUILD)/CMakeCache.txt
 	  IOBENCH_IOSERVE=$(CURDIR)/$(TSAN_BUILD)/servers/ioserve \
 	  IOBENCH_IOLOAD=$(CURDIR)/$(TSAN_BUILD)/loadgen/ioload \
 	  IOBENCH_TEST_MODELS=thread \
-	  ctest --test-dir $(BUILD) --output-on-failure -R '$(THREADED_TESTS)'
+	  $(CTEST) --test-dir $(BUILD) -R '$(THREADED_TESTS)'
 
 # The aio model under Helgrind, since TSan cannot run it (scripts/helgrind.sh).
 helgrind: deps-check build
@@ -91,7 +100,7 @@ bench-ioload: deps-bench build
 	bash scripts/bench-ioload.sh
 # curl, ab -k, wrk and h2load --h1 against every concurrent model (a check).
 interop: deps-bench build
-	bash scripts/interop.sh
+	bash scripts/interop.sh $(INTEROP_SECONDS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -720,4 +721,82 @@ int srv_model_selected(const char *model)
 {
     const char *env = getenv("IOBENCH_TEST_MODELS");
     return !env || !*env || csv_has(env, model);
+}
+
+/* ---- processes and files ------------------------------------------------ */
+
+int run_capture(const char *const *argv, char *out, size_t cap, int timeout_ms)
+{
+    char log[] = "/tmp/iobench-test-outXXXXXX";
+    int fd = mkstemp(log);
+    if (fd < 0)
+        return -1;
+    unlink(log);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = -1;
+    for (long deadline = now_ms() + timeout_ms;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            break;
+        if ((r < 0 && errno != EINTR) || now_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            st = -1;
+            break;
+        }
+        sleep_ms(5);
+    }
+    if (cap > 0) {
+        ssize_t len = pread(fd, out, cap - 1, 0);
+        out[len > 0 ? len : 0] = 0;
+    }
+    close(fd);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tmpdir_make(char *buf, size_t cap, const char *tag)
+{
+    if (snprintf(buf, cap, "/tmp/iobench-%s.XXXXXX", tag) >= (int)cap)
+        return -1;
+    return mkdtemp(buf) ? 0 : -1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+int tmpdir_remove(const char *dir)
+{
+    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int file_write(const char *path, const void *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = 0;
+    for (const char *p = buf; len > 0 && rc == 0;) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            rc = -1;
+        else
+            p += n, len -= (size_t)n;
+    }
+    return close(fd) < 0 ? -1 : rc;
 }

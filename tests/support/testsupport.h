@@ -108,6 +108,18 @@ const char *ioserve_path(void);
 const char *ioload_path(void);
 const char *iobench_path(void);
 
+/* Runs argv (argv[0] a path) with stdout and stderr into out (NUL-ended,
+ * truncated to cap) and waits up to timeout_ms, then SIGKILLs it. Returns
+ * its exit status, or -1 when it was killed, died of a signal or did not
+ * start. */
+int run_capture(const char *const *argv, char *out, size_t cap, int timeout_ms);
+/* A fresh directory /tmp/iobench-TAG.XXXXXX in buf; 0 or -1. */
+int tmpdir_make(char *buf, size_t cap, const char *tag);
+/* Removes dir and everything under it; 0 or -1. */
+int tmpdir_remove(const char *dir);
+/* Writes len bytes to path (created or truncated); 0 or -1. */
+int file_write(const char *path, const void *buf, size_t len);
+
 /* Appended for the conformance suite. */
 /* Fills out with up to max pids of pid's direct children (any state);
  * returns how many there are in all, -1 on error. */
