@@ -17,10 +17,7 @@ static int nconns;
  * expectation in .fini); this stops the server of a test that failed early. */
 static void cleanup(void)
 {
-    for (int i = 0; i < nconns; i++)
-        if (conns[i] >= 0)
-            close(conns[i]);
-    nconns = 0;
+    fds_close(conns, &nconns);
     srv_stop(&server, 5000);
 }
 

@@ -1,4 +1,7 @@
 /* testsupport: real ioserve processes for the tests, stopped by pid. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
 #include "testsupport.h"
 
 #include <arpa/inet.h>
@@ -56,19 +59,22 @@ const char *iobench_path(void)
     return IOBENCH_PATH;
 }
 
-static long now_ms(void)
+long test_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void sleep_ms(long ms)
+void test_sleep_ms(long ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
 }
+
+#define now_ms test_now_ms
+#define sleep_ms test_sleep_ms
 
 static int read_port(const char *path)
 {
@@ -100,8 +106,12 @@ int srv_start_rlimit(struct srv *s, const char *model, const char *const *extra,
     argv[n++] = "0";
     argv[n++] = "--port-file";
     argv[n++] = s->port_file;
-    for (int i = 0; extra && extra[i] && n < 62; i++)
+    snprintf(s->host, sizeof s->host, "127.0.0.1");
+    for (int i = 0; extra && extra[i] && n < 62; i++) {
+        if (strcmp(extra[i], "--host") == 0 && extra[i + 1])
+            snprintf(s->host, sizeof s->host, "%s", extra[i + 1]);
         argv[n++] = extra[i];
+    }
     argv[n] = NULL;
 
     pid_t parent = getpid();
@@ -136,7 +146,7 @@ int srv_start_rlimit(struct srv *s, const char *model, const char *const *extra,
         }
         int port = read_port(s->port_file);
         if (port > 0) {
-            int fd = tcp_connect(port);
+            int fd = tcp_connect_host(s->host, port);
             if (fd >= 0) {
                 close(fd);
                 s->port = port;
@@ -273,6 +283,21 @@ const char *const *srv_models(void)
         list_add_csv(&l, IOBENCH_LEFT_OUT_MODELS);
     }
     return l.list;
+}
+
+static void free_params(struct criterion_test_params *crp)
+{
+    cr_free(crp->params);
+}
+
+struct criterion_test_params srv_model_params(void)
+{
+    struct srv_model_param *v = cr_malloc(sizeof *v * MODELS_MAX);
+    size_t n = 0;
+    for (const char *const *m = srv_models(); v && *m && n < MODELS_MAX; m++)
+        if (srv_model_selected(*m))
+            snprintf(v[n++].name, sizeof v->name, "%s", *m);
+    return cr_make_param_array(struct srv_model_param, v, n, free_params);
 }
 
 const char *const *srv_configured_models(void)
@@ -493,15 +518,25 @@ long proc_rss_kb(pid_t pid)
 
 int tcp_connect(int port)
 {
+    return tcp_connect_host("127.0.0.1", port);
+}
+
+int tcp_connect_host(const char *ipv4, int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, ipv4, &sa.sin_addr) != 1) {
+        errno = EINVAL;
+        return -1;
+    }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         if (errno == EINTR)
             continue;
+        int saved = errno;
         close(fd);
+        errno = saved;
         return -1;
     }
     int one = 1;
@@ -799,4 +834,12 @@ int file_write(const char *path, const void *buf, size_t len)
             p += n, len -= (size_t)n;
     }
     return close(fd) < 0 ? -1 : rc;
+}
+
+void fds_close(int *fds, int *n)
+{
+    for (int i = 0; i < *n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    *n = 0;
 }

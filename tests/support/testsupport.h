@@ -14,6 +14,7 @@ struct srv {
     int port;
     char model[32];
     char port_file[128];
+    char host[64]; /* the --host given in extra, else 127.0.0.1 */
 };
 
 /* Starts `ioserve --model model --port 0 --port-file TMP [extra...]`
@@ -55,6 +56,15 @@ int srv_stop_clean(struct srv *s, int timeout_ms, char *why, size_t cap);
  * (IOBENCH_CONFIGURED_MODELS, IOBENCH_LEFT_OUT_MODELS), so a new model
  * drops in with no test edit, and one missing from the binary fails. */
 const char *const *srv_models(void);
+/* For criterion's parameterized tests: one srv_model_param per model of
+ * srv_models() that srv_model_selected() keeps (criterion.h and
+ * criterion/parameterized.h included first). */
+struct srv_model_param {
+    char name[32];
+};
+#ifdef CRITERION_PARAMETERIZED_H_
+struct criterion_test_params srv_model_params(void);
+#endif
 /* The models CMake configured only. */
 const char *const *srv_configured_models(void);
 /* The names `ioserve --list-models` prints, NULL-terminated, static. */
@@ -87,6 +97,7 @@ long proc_rss_kb(pid_t pid);
 
 /* Raw sockets, for bytes no HTTP client would send. */
 int tcp_connect(int port);                         /* blocking, 127.0.0.1; -1 */
+int tcp_connect_host(const char *ipv4, int port);  /* blocking; -1, errno set */
 int send_all(int fd, const void *buf, size_t len); /* 0 or -1 */
 /* Reads one HTTP response (head and Content-Length body, or until close)
  * within timeout_ms. Returns its length (buf NUL-terminated), -1 on timeout
@@ -119,6 +130,12 @@ int tmpdir_make(char *buf, size_t cap, const char *tag);
 int tmpdir_remove(const char *dir);
 /* Writes len bytes to path (created or truncated); 0 or -1. */
 int file_write(const char *path, const void *buf, size_t len);
+
+/* Closes fds[0..*n) but those < 0, and sets *n to 0. */
+void fds_close(int *fds, int *n);
+/* CLOCK_MONOTONIC in milliseconds; a nap that EINTR does not cut short. */
+long test_now_ms(void);
+void test_sleep_ms(long ms);
 
 /* Appended for the conformance suite. */
 /* Fills out with up to max pids of pid's direct children (any state);
