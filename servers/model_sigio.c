@@ -34,6 +34,7 @@
 
 #include "conn.h"
 #include "net.h"
+#include "stats.h"
 #include "timerheap.h"
 
 #define ACCEPT_BATCH 64
@@ -160,6 +161,7 @@ static void take(const siginfo_t *si, int signo, int lfd, bool draining)
             enqueue(si->si_fd);
     } else if (signo == SIGIO) {
         /* The realtime queue overflowed: events were lost. */
+        stats_rescan();
         L.listen_ready = !draining;
         all_ready();
     } else {

@@ -17,6 +17,9 @@ void stats_conn_closed(void);
 void stats_conn_rejected(void);
 /* One response started, with its status. */
 void stats_response(int status);
+/* An event model lost readiness events (sigio: the realtime signal queue
+ * overflowed) and went over every connection instead. */
+void stats_rescan(void);
 /* /stats body: malloc'd JSON text (jansson), or NULL on ENOMEM. */
 char *stats_render(const char *model);
 

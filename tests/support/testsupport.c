@@ -514,6 +514,46 @@ long proc_rss_kb(pid_t pid)
     return status_field(pid, "VmRSS");
 }
 
+/* "Pss:" of /proc/PID/smaps_rollup in KiB, or -1. */
+static long pss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long v = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Pss:", 4) == 0) {
+            v = strtol(line + 4, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+static long tree_mem(pid_t pid, bool pss, int depth)
+{
+    long mine = pss ? pss_kb(pid) : proc_rss_kb(pid);
+    if (mine < 0 || depth > 8)
+        return mine;
+    pid_t kids[1024];
+    int n = proc_children(pid, kids, 1024);
+    for (int i = 0; i < n && i < 1024; i++) {
+        long k = tree_mem(kids[i], pss, depth + 1);
+        mine += k > 0 ? k : 0; /* a child that just exited holds nothing */
+    }
+    return mine;
+}
+
+long proc_tree_mem_kb(pid_t pid, int *pss)
+{
+    bool have_pss = pss_kb(pid) >= 0;
+    if (pss)
+        *pss = have_pss;
+    return tree_mem(pid, have_pss, 0);
+}
+
 /* ---- raw sockets ------------------------------------------------------- */
 
 int tcp_connect(int port)

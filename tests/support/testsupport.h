@@ -94,6 +94,11 @@ int proc_child_count(pid_t pid); /* direct children, any state */
 int proc_zombie_children(pid_t pid);
 int proc_thread_count(pid_t pid);
 long proc_rss_kb(pid_t pid);
+/* Memory of pid and all its descendants: the sum of their proportional set
+ * sizes (/proc/PID/smaps_rollup, so pages a fork child shares with its
+ * parent count once in all), or of their RSS where the kernel has no
+ * smaps_rollup (before 4.14); *pss says which (may be NULL). -1 on error. */
+long proc_tree_mem_kb(pid_t pid, int *pss);
 
 /* Raw sockets, for bytes no HTTP client would send. */
 int tcp_connect(int port);                         /* blocking, 127.0.0.1; -1 */
