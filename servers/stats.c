@@ -84,13 +84,12 @@ char *stats_render(const char *model)
         if (s >= 400)
             json_object_set_new(errors, key, json_integer(n));
     }
-    json_t *root =
-        json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I}, s:I, s:o, s:o, s:I}", "model", model, "pid",
-                  (json_int_t)server_pid, "version", IOBENCH_VERSION, "connections", "accepted",
-                  (json_int_t)load(&st->accepted), "active", (json_int_t)load(&st->active),
-                  "rejected", (json_int_t)load(&st->rejected), "requests",
-                  (json_int_t)load(&st->requests), "responses", responses, "errors", errors,
-                  "rescans", (json_int_t)load(&st->rescans));
+    json_t *root = json_pack(
+        "{s:s, s:I, s:s, s:{s:I, s:I, s:I}, s:I, s:o, s:o, s:I}", "model", model, "pid",
+        (json_int_t)server_pid, "version", IOBENCH_VERSION, "connections", "accepted",
+        (json_int_t)load(&st->accepted), "active", (json_int_t)load(&st->active), "rejected",
+        (json_int_t)load(&st->rejected), "requests", (json_int_t)load(&st->requests), "responses",
+        responses, "errors", errors, "rescans", (json_int_t)load(&st->rescans));
     if (!root) {
         errno = ENOMEM;
         return NULL;

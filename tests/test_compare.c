@@ -47,10 +47,16 @@ struct row {
     int exit;
 };
 
-#define T4(a, b, c, d) {a, b, c, d}
+#define T4(a, b, c, d)                                                                             \
+    {                                                                                              \
+        a, b, c, d                                                                                 \
+    }
 #define SAME_T T4(100, 102, 98, 101)
 #define SAME_L T4(1000, 1020, 980, 1010)
-#define SIDE4(t, l) {.n = 4, .tput = t, .p99 = l}
+#define SIDE4(t, l)                                                                                \
+    {                                                                                              \
+        .n = 4, .tput = t, .p99 = l                                                                \
+    }
 
 static const char WITHIN[] = "within threshold", NS[] = "not significant", REG[] = "regression",
                   IMP[] = "improvement", FEW[] = "too few trials to judge",
@@ -80,11 +86,26 @@ static const struct row rows[] = {
     {"regression_beats_improvement", SIDE4(SAME_T, SAME_L),
      SIDE4(T4(120, 121, 119, 122), T4(1500, 1520, 1480, 1510)), NULL, NULL, IMP, REG, REG, NULL, 1},
     /* -50% over 3 against 3 trials: 1/20 = 0.05 cannot be < 0.05. */
-    {"three_trials_too_few", {.n = 3, .tput = {100, 102, 98}, .p99 = {1000, 1020, 980}},
-     {.n = 3, .tput = {50, 51, 49}, .p99 = {1000, 1020, 980}}, NULL, NULL, FEW, FEW, FEW, NULL, 0},
+    {"three_trials_too_few",
+     {.n = 3, .tput = {100, 102, 98}, .p99 = {1000, 1020, 980}},
+     {.n = 3, .tput = {50, 51, 49}, .p99 = {1000, 1020, 980}},
+     NULL,
+     NULL,
+     FEW,
+     FEW,
+     FEW,
+     NULL,
+     0},
     /* --alpha: the same trials judged at 0.1, where 0.05 is small enough. */
-    {"alpha_makes_three_trials_enough", {.n = 3, .tput = {100, 102, 98}, .p99 = {1000, 1020, 980}},
-     {.n = 3, .tput = {50, 51, 49}, .p99 = {1000, 1020, 980}}, NULL, "0.1", REG, WITHIN, REG, NULL,
+    {"alpha_makes_three_trials_enough",
+     {.n = 3, .tput = {100, 102, 98}, .p99 = {1000, 1020, 980}},
+     {.n = 3, .tput = {50, 51, 49}, .p99 = {1000, 1020, 980}},
+     NULL,
+     "0.1",
+     REG,
+     WITHIN,
+     REG,
+     NULL,
      1},
     /* --alpha: one crossed pair gives p = 0.0286: a regression at 0.05 ... */
     {"crossed_pair_default_alpha", SIDE4(SAME_T, SAME_L), SIDE4(T4(90, 99, 91, 92), SAME_L), NULL,
@@ -101,13 +122,45 @@ static const struct row rows[] = {
     {"threshold_10_plain", SIDE4(SAME_T, SAME_L), SIDE4(T4(92, 94, 90, 93), SAME_L), "10", NULL,
      WITHIN, WITHIN, NOCHANGE, NULL, 0},
     /* Not compared: every CUR trial failed, or the case is on one side only. */
-    {"cur_trials_all_failed", SIDE4(SAME_T, SAME_L), {.failed = 4}, NULL, NULL, NULL, NULL, NOTCMP,
-     "no measured trial in CUR", 0},
-    {"base_trials_all_failed", {.failed = 4}, SIDE4(SAME_T, SAME_L), NULL, NULL, NULL, NULL, NOTCMP,
-     "no measured trial in BASE", 0},
-    {"only_in_cur", {.n = 0}, SIDE4(SAME_T, SAME_L), NULL, NULL, NULL, NULL, NOTCMP, "only in CUR",
+    {"cur_trials_all_failed",
+     SIDE4(SAME_T, SAME_L),
+     {.failed = 4},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NOTCMP,
+     "no measured trial in CUR",
      0},
-    {"only_in_base", SIDE4(SAME_T, SAME_L), {.n = 0}, NULL, NULL, NULL, NULL, NOTCMP, "only in BASE",
+    {"base_trials_all_failed",
+     {.failed = 4},
+     SIDE4(SAME_T, SAME_L),
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NOTCMP,
+     "no measured trial in BASE",
+     0},
+    {"only_in_cur",
+     {.n = 0},
+     SIDE4(SAME_T, SAME_L),
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NOTCMP,
+     "only in CUR",
+     0},
+    {"only_in_base",
+     SIDE4(SAME_T, SAME_L),
+     {.n = 0},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     NOTCMP,
+     "only in BASE",
      0},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -188,8 +241,8 @@ static json_t *case_of(json_t *cmp, const char *workload)
 
 static const char *metric_verdict(json_t *c, const char *key)
 {
-    return json_string_value(json_object_get(json_object_get(json_object_get(c, "metrics"), key),
-                                             "verdict"));
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(c, "metrics"), key), "verdict"));
 }
 
 static json_int_t count(json_t *cmp, const char *key)
@@ -228,7 +281,8 @@ static void check_row(const struct row *r)
     cr_expect_str_eq(verdict, r->verdict, "%s: case verdict '%s', expected '%s':\n%s", r->name,
                      verdict, r->verdict, text);
     if (r->tput) {
-        const char *t = metric_verdict(c, "throughput_rps"), *l = metric_verdict(c, "latency_p99_us");
+        const char *t = metric_verdict(c, "throughput_rps"),
+                   *l = metric_verdict(c, "latency_p99_us");
         cr_expect(t && strcmp(t, r->tput) == 0, "%s: throughput '%s', expected '%s'", r->name, t,
                   r->tput);
         cr_expect(l && strcmp(l, r->p99) == 0, "%s: p99 '%s', expected '%s'", r->name, l, r->p99);

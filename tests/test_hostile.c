@@ -1178,10 +1178,11 @@ MODEL_CASE(memory, 120)
                  RSS_MORE);
     long rss_after = proc_tree_mem_kb(server.pid, NULL);
     cr_expect(rss_warm > 0 && rss_after * 100 <= rss_warm * (100 + RSS_GROWTH_PCT),
-              "[%s] memory: %ld KiB (PSS, process tree) after %d requests, %ld KiB after %d more (over +%d%%)",
+              "[%s] memory: %ld KiB (PSS, process tree) after %d requests, %ld KiB after %d more "
+              "(over +%d%%)",
               model, rss_warm, RSS_WARM, rss_after, RSS_MORE, RSS_GROWTH_PCT);
-    cr_log_info("[%s] memory: %ld KiB (PSS, process tree) after %d requests, %ld KiB after %d more", model,
-                rss_warm, RSS_WARM, rss_after, RSS_MORE);
+    cr_log_info("[%s] memory: %ld KiB (PSS, process tree) after %d requests, %ld KiB after %d more",
+                model, rss_warm, RSS_WARM, rss_after, RSS_MORE);
     for (int c = 0; c < nconns; c++)
         close(k[c].fd);
     free(k);

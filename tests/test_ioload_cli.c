@@ -150,8 +150,8 @@ static void check_rate(double rate)
     char rs[32], name[64];
     snprintf(rs, sizeof rs, "%g", rate);
     snprintf(name, sizeof name, "rate-%g.json", rate);
-    json_t *r = ioload_result(name, (const char *[]){"-c", "4", "-t", "2", "--rate", rs, "-d",
-                                                     "3s", url, NULL});
+    json_t *r = ioload_result(
+        name, (const char *[]){"-c", "4", "-t", "2", "--rate", rs, "-d", "3s", url, NULL});
     double elapsed = num(r, "elapsed_s");
     double scheduled = num(r, "open_loop.scheduled");
     double requests = num(r, "totals.requests");
@@ -214,8 +214,8 @@ Test(ioload_cli, idle_connections_seen_by_the_server)
 {
     char path[PATH_MAX];
     path_of(path, sizeof path, "idle.json");
-    const char *argv[] = {ioload_path(), "-c", "1", "--idle", "5", "--rate", "20", "-d", "4s",
-                          "--json", path, "--quiet", url, NULL};
+    const char *argv[] = {ioload_path(), "-c", "1",      "--idle", "5",       "--rate", "20",
+                          "-d",          "4s", "--json", path,     "--quiet", url,      NULL};
     pid_t pid = spawn_quiet(argv);
     long seen = -1;
     /* Poll while the run lasts (4 s): the count is reached once every
@@ -247,8 +247,8 @@ Test(ioload_cli, sigint_ends_the_run_with_a_result)
 {
     char path[PATH_MAX];
     path_of(path, sizeof path, "int.json");
-    const char *argv[] = {ioload_path(), "-c", "2", "-d", "60s", "--json", path, "--quiet", url,
-                          NULL};
+    const char *argv[] = {ioload_path(), "-c", "2",       "-d", "60s",
+                          "--json",      path, "--quiet", url,  NULL};
     pid_t pid = spawn_quiet(argv);
     test_sleep_ms(1000);
     long t0 = test_now_ms();

@@ -47,7 +47,7 @@ static void cleanup(void)
     {                                                                                              \
         return srv_model_params();                                                                 \
     }                                                                                              \
-    ParameterizedTest(struct srv_model_param *p, server_options, name, .fini = cleanup,                \
+    ParameterizedTest(struct srv_model_param *p, server_options, name, .fini = cleanup,            \
                       .timeout = timeout_s)
 
 static void start(const char *model, const char *const *extra)
@@ -126,8 +126,8 @@ static int hello_conn(const char *model)
     char buf[512];
     int status = 0;
     cr_assert_eq(send_all(fd, hello_req, sizeof hello_req - 1), 0);
-    cr_assert_gt(recv_response(fd, buf, sizeof buf, IO_MS, &status), 0, "[%s] GET / on %s: no answer",
-                 model, server.host);
+    cr_assert_gt(recv_response(fd, buf, sizeof buf, IO_MS, &status), 0,
+                 "[%s] GET / on %s: no answer", model, server.host);
     cr_assert_eq(status, 200, "[%s] GET / on %s: status %d", model, server.host, status);
     return fd;
 }
@@ -283,9 +283,8 @@ OPTION_CASE(host_binds_the_address_given, 60)
     int err = errno;
     if (other >= 0)
         close(other);
-    cr_expect(other < 0 && err == ECONNREFUSED,
-              "[%s] --host 127.0.0.2, yet 127.0.0.1:%d %s", m, server.port,
-              other >= 0 ? "accepted a connection" : strerror(err));
+    cr_expect(other < 0 && err == ECONNREFUSED, "[%s] --host 127.0.0.2, yet 127.0.0.1:%d %s", m,
+              server.port, other >= 0 ? "accepted a connection" : strerror(err));
     SRV_EXPECT_CLEAN_STOP(&server, STOP_MS);
 }
 
@@ -293,8 +292,9 @@ OPTION_CASE(host_binds_the_address_given, 60)
  * listening (the start fails). */
 Test(server_options, host_that_is_no_address_is_refused, .timeout = 30)
 {
-    const char *argv[] = {ioserve_path(), "--model", srv_configured_models()[0], "--port", "0",
-                          "--host", "not-an-address", NULL};
+    const char *argv[] = {ioserve_path(),   "--model", srv_configured_models()[0],
+                          "--port",         "0",       "--host",
+                          "not-an-address", NULL};
     char out[4096];
     int rc = run_capture(argv, out, sizeof out, 5000);
     cr_expect(rc == 1 || rc == 2, "ioserve --host not-an-address: exit %d:\n%s", rc, out);

@@ -486,10 +486,11 @@ int proc_zombie_children(pid_t pid)
     return count_children(pid, true);
 }
 
-static long status_field(pid_t pid, const char *key)
+/* The number after "KEY:" in /proc/PID/FILE, or -1. */
+static long proc_field(pid_t pid, const char *file, const char *key)
 {
     char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -506,30 +507,18 @@ static long status_field(pid_t pid, const char *key)
 
 int proc_thread_count(pid_t pid)
 {
-    return (int)status_field(pid, "Threads");
+    return (int)proc_field(pid, "status", "Threads");
 }
 
 long proc_rss_kb(pid_t pid)
 {
-    return status_field(pid, "VmRSS");
+    return proc_field(pid, "status", "VmRSS");
 }
 
 /* "Pss:" of /proc/PID/smaps_rollup in KiB, or -1. */
 static long pss_kb(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long v = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "Pss:", 4) == 0) {
-            v = strtol(line + 4, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
+    return proc_field(pid, "smaps_rollup", "Pss");
 }
 
 static long tree_mem(pid_t pid, bool pss, int depth)

@@ -46,8 +46,8 @@ int srv_stop_clean(struct srv *s, int timeout_ms, char *why, size_t cap);
         char srv_why_[160];                                                                        \
         struct srv *srv_s_ = (s);                                                                  \
         cr_expect(srv_stop_clean(srv_s_, (timeout_ms), srv_why_, sizeof srv_why_),                 \
-                  "[%s] after SIGTERM the server should exit 0; it ended with %s",                 \
-                  srv_s_->model, srv_why_);                                                        \
+                  "[%s] after SIGTERM the server should exit 0; it ended with %s", srv_s_->model,  \
+                  srv_why_);                                                                       \
     } while (0)
 
 /* The models under test's view: every model CMake configured for ioserve,
