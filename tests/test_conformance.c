@@ -1248,13 +1248,17 @@ static bool is_gone(pid_t pid, long unused)
 MODEL_TEST(graceful_sigterm)
 {
     const char *m = p->name;
-    enum { DRAIN_MS = 2000 };
-    static const char *const extra[] = {"--drain-timeout", "2000", NULL};
+    /* The request in flight takes 2 s, so that it is surely unanswered when
+     * SIGTERM comes even on a loaded machine; the drain bound, 10 s, is far
+     * above it, so that a server that exits only at the bound is told from
+     * one that exits when the request is done. */
+    enum { DRAIN_MS = 10000 };
+    static const char *const extra[] = {"--drain-timeout", "10000", NULL};
     struct srv *s = start_server(m, extra);
     int fds = settled_fd_count(s->pid);
     cr_assert_gt(fds, 0, "%s: cannot read /proc/%ld/fd", m, (long)s->pid);
     struct stream *st = stream_open(m, s->port);
-    send_req(m, st, "GET /delay/300 HTTP/1.1\r\nHost: t\r\n\r\n", 37);
+    send_req(m, st, "GET /delay/2000 HTTP/1.1\r\nHost: t\r\n\r\n", 38);
     /* Wait until the server holds the connection (a child in fork, a
      * descriptor in the others), then leave it time to read the request. */
     bool fork_model = strcmp(m, "fork") == 0;
@@ -1262,7 +1266,7 @@ MODEL_TEST(graceful_sigterm)
                            : poll_until(fd_count_above, s->pid, fds, IO_MS);
     cr_assert(held, "%s: the server did not take the connection", m);
     sleep_ms(100);
-    cr_assert(stays_quiet(st->fd, 0), "%s: /delay/300 answered before SIGTERM", m);
+    cr_assert(stays_quiet(st->fd, 0), "%s: /delay/2000 answered before SIGTERM", m);
 
     pid_t kids[64];
     int nkids = proc_children(s->pid, kids, 64);
@@ -1277,14 +1281,14 @@ MODEL_TEST(graceful_sigterm)
     int rc = read_resp(st, &r, false, DRAIN_MS + 1000);
     cr_expect_eq(rc, 1, "%s: the request in flight at SIGTERM got no complete response", m);
     if (rc == 1) {
-        cr_expect_eq(r.status, 200, "%s: in-flight /delay/300: status %d", m, r.status);
-        cr_expect_str_eq(r.body, "waited 300 ms\n", "%s: in-flight /delay/300: body", m);
+        cr_expect_eq(r.status, 200, "%s: in-flight /delay/2000: status %d", m, r.status);
+        cr_expect_str_eq(r.body, "waited 2000 ms\n", "%s: in-flight /delay/2000: body", m);
     }
     int ws = wait_exit(s->pid, DRAIN_MS + 2000);
     int64_t took = now_ms() - t0;
     cr_expect_neq(ws, -1, "%s: still running %" PRId64 " ms after SIGTERM (drain bound %d ms)", m,
                   took, DRAIN_MS);
-    /* The request in flight ends ~200 ms after SIGTERM; a server that
+    /* The request in flight ends ~1.9 s after SIGTERM; a server that
      * reaches the drain bound waited on nothing. */
     cr_expect_lt(took, DRAIN_MS,
                  "%s: exited %" PRId64 " ms after SIGTERM: not when the last request finished, "

@@ -361,9 +361,11 @@ Test(ioload_srv, server_closing_idle_connections)
     /* Nearly every request needed a new connection (one /stats of its own). */
     cr_expect_geq(a1 - a0 - 1, n - 2, "accepted %ld connections for %lld requests", a1 - a0 - 1,
                   (long long)n);
-    /* A level-triggered event left in the set would keep a thread busy. */
+    /* A level-triggered event left in the set would keep a thread busy:
+     * near 1. busy_fraction is CPU time, which a loaded machine does not
+     * inflate; 0.5 leaves the sanitizer builds room at 10 requests/s. */
     double busy = json_number_value(json_object_get(json_object_get(r, "self"), "busy_fraction"));
-    cr_expect_lt(busy, 0.25, "ioload was busy %.0f%% of a 10 req/s run", busy * 100);
+    cr_expect_lt(busy, 0.5, "ioload was busy %.0f%% of a 10 req/s run", busy * 100);
     json_decref(r);
     SRV_EXPECT_CLEAN_STOP(&server, 8000);
 }
@@ -377,8 +379,11 @@ Test(ioload_srv, coordinated_omission_is_corrected)
     char url[128], path[256];
     url_of(url, sizeof url, server.port, "/");
     tmp_path(path, sizeof path, "co.json");
+    /* 300/s on 2 connections: the sanitizer builds keep up with it, and
+     * at most 2 requests (0.2% of 900) are in flight when the stall comes,
+     * too few to reach the uncorrected p99. */
     pid_t pid = spawn_ioload(
-        (const char *[]){"-c", "8", "-R", "1000", "-d", "3s", "--quiet", "--json", path, url, NULL},
+        (const char *[]){"-c", "2", "-R", "300", "-d", "3s", "--quiet", "--json", path, url, NULL},
         NULL);
     cr_assert_gt(pid, 0);
     struct timespec one = {1, 0};
