@@ -515,10 +515,11 @@ long proc_rss_kb(pid_t pid)
     return proc_field(pid, "status", "VmRSS");
 }
 
-/* "Pss:" of /proc/PID/smaps_rollup in KiB, or -1. */
+/* "Pss_Anon:" of /proc/PID/smaps_rollup in KiB, else "Pss:", or -1. */
 static long pss_kb(pid_t pid)
 {
-    return proc_field(pid, "smaps_rollup", "Pss");
+    long anon = proc_field(pid, "smaps_rollup", "Pss_Anon");
+    return anon >= 0 ? anon : proc_field(pid, "smaps_rollup", "Pss");
 }
 
 static long tree_mem(pid_t pid, bool pss, int depth)

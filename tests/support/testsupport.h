@@ -94,10 +94,14 @@ int proc_child_count(pid_t pid); /* direct children, any state */
 int proc_zombie_children(pid_t pid);
 int proc_thread_count(pid_t pid);
 long proc_rss_kb(pid_t pid);
-/* Memory of pid and all its descendants: the sum of their proportional set
- * sizes (/proc/PID/smaps_rollup, so pages a fork child shares with its
- * parent count once in all), or of their RSS where the kernel has no
- * smaps_rollup (before 4.14); *pss says which (may be NULL). -1 on error. */
+/* Memory of pid and all its descendants: the sum of their anonymous
+ * proportional set sizes (Pss_Anon of /proc/PID/smaps_rollup: heap, stacks,
+ * and pages a fork child shares with its parent counted once in all), or
+ * of their whole PSS on kernels before 5.10, or of their RSS without
+ * smaps_rollup (before 4.14); *pss says whether it is PSS (may be NULL).
+ * Anonymous only where possible, because file pages (the binary, libc) are
+ * shared with whatever else maps them, and their PSS moves when unrelated
+ * processes start or stop. -1 on error. */
 long proc_tree_mem_kb(pid_t pid, int *pss);
 
 /* Raw sockets, for bytes no HTTP client would send. */
