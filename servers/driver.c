@@ -53,10 +53,19 @@ void conn_serve_blocking(int fd, const struct server_config *cfg, const char *mo
     if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
         goto done;
 
+    /* Set when this loop first finds the server stopping: past it, the
+     * request in flight is given up (--drain-timeout), for no other part of
+     * a single-process blocking model can end a /delay sleep. */
+    int64_t drain_end = INT64_MAX;
     for (;;) {
         int64_t now = server_now_us();
-        if (server_stopping())
+        if (server_stopping()) {
             conn_drain(c);
+            if (drain_end == INT64_MAX)
+                drain_end = now + (int64_t)cfg->drain_timeout_ms * 1000;
+            else if (now >= drain_end)
+                break;
+        }
         int want = conn_process(c, now);
         if (want & CONN_CLOSE)
             break;
@@ -71,7 +80,8 @@ void conn_serve_blocking(int fd, const struct server_config *cfg, const char *mo
             conn_out_consumed(c, (size_t)w);
             continue; /* write everything before reading more */
         }
-        int64_t left = time_left(conn_deadline(c), now);
+        int64_t deadline = conn_deadline(c);
+        int64_t left = time_left(drain_end < deadline ? drain_end : deadline, now);
         if (want & CONN_WANT_READ) {
             struct pollfd pfd = {.fd = fd, .events = POLLIN};
             /* poll counts milliseconds: round up, never wake early. */

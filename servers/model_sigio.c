@@ -35,6 +35,7 @@
 #include "conn.h"
 #include "loops.h"
 #include "net.h"
+#include "stats.h"
 #include "timerheap.h"
 
 /* The model's name, written once: --model, /stats and 503s use it. */
@@ -164,6 +165,7 @@ static void take(const siginfo_t *si, int signo, int lfd, bool draining)
             enqueue(si->si_fd);
     } else if (signo == SIGIO) {
         /* The realtime queue overflowed: events were lost. */
+        stats_rescan();
         L.listen_ready = !draining;
         all_ready();
     } else {

@@ -17,6 +17,7 @@ struct shared_stats {
     atomic_llong active;
     atomic_llong rejected;
     atomic_llong requests;
+    atomic_llong rescans;
     atomic_llong by_status[STATUS_MAX - STATUS_MIN + 1];
     /* Connections each supervised child holds open: a child that dies
      * without closing them (SIGKILL) has them taken off "active". */
@@ -84,6 +85,11 @@ void stats_response(int status)
         atomic_fetch_add_explicit(&st->by_status[status - STATUS_MIN], 1, memory_order_relaxed);
 }
 
+void stats_rescan(void)
+{
+    atomic_fetch_add_explicit(&st->rescans, 1, memory_order_relaxed);
+}
+
 static long long load(atomic_llong *v)
 {
     return atomic_load_explicit(v, memory_order_relaxed);
@@ -103,12 +109,12 @@ char *stats_render(const char *model)
         if (s >= 400)
             json_object_set_new(errors, key, json_integer(n));
     }
-    json_t *root =
-        json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I}, s:I, s:o, s:o}", "model", model, "pid",
-                  (json_int_t)server_pid, "version", IOBENCH_VERSION, "connections", "accepted",
-                  (json_int_t)load(&st->accepted), "active", (json_int_t)load(&st->active),
-                  "rejected", (json_int_t)load(&st->rejected), "requests",
-                  (json_int_t)load(&st->requests), "responses", responses, "errors", errors);
+    json_t *root = json_pack(
+        "{s:s, s:I, s:s, s:{s:I, s:I, s:I}, s:I, s:o, s:o, s:I}", "model", model, "pid",
+        (json_int_t)server_pid, "version", IOBENCH_VERSION, "connections", "accepted",
+        (json_int_t)load(&st->accepted), "active", (json_int_t)load(&st->active), "rejected",
+        (json_int_t)load(&st->rejected), "requests", (json_int_t)load(&st->requests), "responses",
+        responses, "errors", errors, "rescans", (json_int_t)load(&st->rescans));
     if (!root) {
         errno = ENOMEM;
         return NULL;

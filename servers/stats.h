@@ -22,6 +22,9 @@ void stats_response(int status);
  * it, which takes the connections it left open off "active". */
 void stats_child_begin(int slot);
 void stats_child_died(int slot);
+/* An event model lost readiness events (sigio: the realtime signal queue
+ * overflowed) and went over every connection instead. */
+void stats_rescan(void);
 /* /stats body: malloc'd JSON text (jansson), or NULL on ENOMEM. */
 char *stats_render(const char *model);
 

@@ -16,6 +16,7 @@
 #include <criterion/parameterized.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -140,19 +141,6 @@ static bool threads_settle(const char *model)
     return !srv_model_has(model, "helper-threads");
 }
 
-static const char *describe_status(int st, char *buf, size_t cap)
-{
-    if (st == -1)
-        snprintf(buf, cap, "no status (not running)");
-    else if (WIFSIGNALED(st))
-        snprintf(buf, cap, "signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
-    else if (WIFEXITED(st))
-        snprintf(buf, cap, "exit status %d", WEXITSTATUS(st));
-    else
-        snprintf(buf, cap, "wait status %#x", (unsigned)st);
-    return buf;
-}
-
 /* False when the server has ended; *st then says how. */
 static bool server_alive(int *st)
 {
@@ -175,8 +163,10 @@ static void start_server(const char *model, const char *const *extra, long nofil
 {
     cr_assert(model[0], "no model to test: ioserve --list-models printed none, or "
                         "IOBENCH_TEST_MODELS names none of them");
-    cr_assert_eq(srv_start_nofile(&server, model, extra, nofile), 0,
-                 "[%s] ioserve did not start (%s)", model, ioserve_path());
+    if (srv_start_nofile(&server, model, extra, nofile) < 0) {
+        SRV_SKIP_IF_UNUSABLE(model);
+        cr_assert_fail("[%s] ioserve did not start (%s)", model, ioserve_path());
+    }
     long st = 0;
     char body[64];
     cr_assert(http_get(server.port, "/", &st, body, sizeof body) == 0 && st == 200,
@@ -203,7 +193,7 @@ static void expect_recovered(const char *model, const char *what)
     int st;
     char why[64];
     cr_assert(server_alive(&st), "[%s] %s: the server died: %s", model, what,
-              describe_status(st, why, sizeof why));
+              wait_status_describe(st, why, sizeof why));
     long status = 0;
     char body[64] = "";
     int rc = http_get(server.port, "/", &status, body, sizeof body);
@@ -236,11 +226,9 @@ static void expect_recovered(const char *model, const char *what)
 static void finish_case(const char *model, const char *what)
 {
     expect_recovered(model, what);
-    int st = srv_stop(&server, STOP_MS);
-    char why[64];
-    cr_expect(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "[%s] %s: on SIGTERM the server ended with %s, not exit status 0", model, what,
-              describe_status(st, why, sizeof why));
+    char why[160];
+    cr_expect(srv_stop_clean(&server, STOP_MS, why, sizeof why),
+              "[%s] %s: on SIGTERM the server ended with %s, not exit status 0", model, what, why);
 }
 
 /* ---- client side helpers --------------------------------------------------- */
@@ -373,10 +361,12 @@ static bool resp_is_hello(const char *p, const struct resp *r)
 /* ---- slow loris ------------------------------------------------------------ */
 
 #define LORIS_CONNS 200
-#define LORIS_TIMEOUT_MS 2000 /* --header-timeout for the concurrent models */
+#define LORIS_TIMEOUT_MS 4000 /* --header-timeout for the concurrent models */
 #define ITER_TIMEOUT_MS 1500  /* and for iterative, which it blocks whole */
-#define LORIS_SLACK_MS 3000   /* past the timeout, to be answered or closed */
-#define NORMAL_MS 1000        /* a normal client meanwhile, concurrent models */
+/* Past the timeout, to be answered or closed: room for a loaded machine and
+ * the ASan build, yet 4000 + 5000 stays below the 10 s default, so a server
+ * that ignored --header-timeout is still caught. */
+#define LORIS_SLACK_MS 5000
 #define LORIS_HEAD "GET / HTTP/1.1\r\nHost: loris\r\nX-Loris: "
 
 enum loris_end { LORIS_OPEN, LORIS_408, LORIS_CLOSED, LORIS_OTHER };
@@ -521,7 +511,7 @@ static void loris_judge(const char *model, const struct loris *l, int timeout_ms
 static void loris_concurrent(const char *model)
 {
     static struct loris l;
-    const char *extra[] = {"--header-timeout", "2000", NULL, NULL, NULL};
+    const char *extra[] = {"--header-timeout", "4000", NULL, NULL, NULL};
     /* A bounded model serves --workers connections at once (that bound is
      * test_model_limits' business): give it more than there are slow
      * clients, so that what is asserted here is the header timeout. */
@@ -534,15 +524,19 @@ static void loris_concurrent(const char *model)
     pthread_t tid;
     cr_assert_eq(pthread_create(&tid, NULL, loris_run, &l), 0, "pthread_create");
 
-    /* While every slow connection is still within its header timeout. */
-    long until = l.c[0].opened + LORIS_TIMEOUT_MS * 3 / 4;
+    /* Normal requests during the first half of the header timeout. Not a
+     * bound on their latency (a busy machine may slow them), but an order:
+     * each must be answered before the first slow connection ended, that
+     * is, without waiting for the server to be rid of a slow client. */
+    long until = l.c[0].opened + LORIS_TIMEOUT_MS / 2;
     int asked = 0, answered = 0;
-    long worst = 0;
+    long worst = 0, last_answer = 0;
     while (mono_ms() < until) {
         long t0 = mono_ms(), status = 0;
         char body[64] = "";
         int rc = http_get(server.port, "/", &status, body, sizeof body);
-        long took = mono_ms() - t0;
+        last_answer = mono_ms();
+        long took = last_answer - t0;
         asked++;
         answered += rc == 0 && status == 200 && strcmp(body, HELLO) == 0;
         worst = took > worst ? took : worst;
@@ -553,10 +547,14 @@ static void loris_concurrent(const char *model)
               "[%s] slow loris: %d of %d normal requests answered while %d slow connections "
               "were open",
               model, answered, asked, LORIS_CONNS);
-    cr_expect_leq(worst, NORMAL_MS,
-                  "[%s] slow loris: a normal request took %ld ms while %d slow connections were "
-                  "open (bound %d ms)",
-                  model, worst, LORIS_CONNS, NORMAL_MS);
+    long first_end = LONG_MAX;
+    for (int i = 0; i < l.n; i++)
+        if (l.c[i].end != LORIS_OPEN && l.c[i].ended < first_end)
+            first_end = l.c[i].ended;
+    cr_expect_lt(last_answer, first_end,
+                 "[%s] slow loris: a normal request (slowest %ld ms) was answered only after a "
+                 "slow connection had ended: the slow clients held the server",
+                 model, worst);
     loris_judge(model, &l, LORIS_TIMEOUT_MS);
     finish_case(model, "slow loris");
 }
@@ -989,7 +987,7 @@ MODEL_CASE(descriptor_exhaustion, 60)
     int st;
     char why[64];
     cr_assert(server_alive(&st), "[%s] out of descriptors: the server died: %s", model,
-              describe_status(st, why, sizeof why));
+              wait_status_describe(st, why, sizeof why));
     cr_expect(cpu0 >= 0 && cpu1 - cpu0 <= FLOOD_CPU_MS,
               "[%s] out of descriptors: the idle server used %ld ms of CPU in %d ms (spinning?)",
               model, cpu1 - cpu0, FLOOD_HOLD_MS);
@@ -1107,7 +1105,11 @@ MODEL_CASE(churn, 120)
 #define RSS_BATCH 100
 #define RSS_WARM 5000
 #define RSS_MORE 50000
-#define RSS_GROWTH_PCT 10
+/* Growth allowed over RSS_MORE requests. One leaked allocation per request
+ * (malloc's smallest chunk is 32 bytes) would add over 1.5 MiB; pages a
+ * helper thread's stack or the allocator touches for the first time add a
+ * few dozen KiB. */
+#define RSS_GROWTH_KB 512
 
 struct keepalive {
     int fd;
@@ -1175,9 +1177,11 @@ static long ka_requests(struct keepalive *k, int nconns, long total)
     return answered;
 }
 
-/* 50,000 keep-alive requests must not grow the server: its resident memory
- * (the parent's, for fork) after them is within 10% of what it was after a
- * first 5,000, which warmed up every allocation a request needs. */
+/* 50,000 keep-alive requests must not grow the server: its memory
+ * (proc_tree_mem_kb: anonymous PSS summed over the server and its children,
+ * so fork's connection processes count, each shared page once) after them
+ * is within RSS_GROWTH_KB of what it was after a first 5,000, which warmed
+ * up every allocation a request needs. */
 MODEL_CASE(memory, 120)
 {
     const char *model = p->name;
@@ -1192,16 +1196,18 @@ MODEL_CASE(memory, 120)
     long n = ka_requests(k, nconns, RSS_WARM);
     cr_assert_eq(n, RSS_WARM, "[%s] memory: %ld of the first %d keep-alive requests answered",
                  model, n, RSS_WARM);
-    long rss_warm = proc_rss_kb(server.pid);
+    long rss_warm = proc_tree_mem_kb(server.pid, NULL);
     n = ka_requests(k, nconns, RSS_MORE);
     cr_assert_eq(n, RSS_MORE, "[%s] memory: %ld of %d more keep-alive requests answered", model, n,
                  RSS_MORE);
-    long rss_after = proc_rss_kb(server.pid);
-    cr_expect(rss_warm > 0 && rss_after * 100 <= rss_warm * (100 + RSS_GROWTH_PCT),
-              "[%s] memory: resident %ld KiB after %d requests, %ld KiB after %d more (over +%d%%)",
-              model, rss_warm, RSS_WARM, rss_after, RSS_MORE, RSS_GROWTH_PCT);
-    cr_log_info("[%s] memory: %ld KiB resident after %d requests, %ld KiB after %d more", model,
-                rss_warm, RSS_WARM, rss_after, RSS_MORE);
+    long rss_after = proc_tree_mem_kb(server.pid, NULL);
+    cr_expect(rss_warm > 0 && rss_after - rss_warm <= RSS_GROWTH_KB,
+              "[%s] memory: %ld KiB (anonymous PSS, process tree) after %d requests, %ld KiB "
+              "after %d more (over +%d KiB)",
+              model, rss_warm, RSS_WARM, rss_after, RSS_MORE, RSS_GROWTH_KB);
+    cr_log_info("[%s] memory: %ld KiB (anonymous PSS, process tree) after %d requests, %ld KiB "
+                "after %d more",
+                model, rss_warm, RSS_WARM, rss_after, RSS_MORE);
     for (int c = 0; c < nconns; c++)
         close(k[c].fd);
     free(k);

@@ -257,6 +257,8 @@ static void srv_setup(void)
     cr_assert_eq(srv_start(&server, "select", NULL), 0, "ioserve did not start");
 }
 
+/* Each test ends with SRV_EXPECT_CLEAN_STOP (criterion ignores a failed
+ * expectation in .fini); this stops the server of a test that failed early. */
 static void srv_teardown(void)
 {
     srv_stop(&server, 3000);
@@ -283,6 +285,7 @@ Test(ioload_srv, successes_match_server_stats)
     cr_expect_eq(jint(r, "latency_us.corrected.count"), 1500);
     cr_expect_str_eq(json_string_value(json_object_get(r, "schema")), "ioload-result");
     json_decref(r);
+    SRV_EXPECT_CLEAN_STOP(&server, 8000);
 }
 
 Test(ioload_srv, no_keepalive_opens_one_connection_per_request)
@@ -304,6 +307,7 @@ Test(ioload_srv, no_keepalive_opens_one_connection_per_request)
     cr_expect_eq(jint(r, "totals.successes"), 120);
     cr_expect_eq(a2 - a1 - 1, 3, "accepted %ld connections for -c 3", a2 - a1 - 1);
     json_decref(r);
+    SRV_EXPECT_CLEAN_STOP(&server, 8000);
 }
 
 Test(ioload_srv, not_found_counts_as_4xx)
@@ -318,6 +322,7 @@ Test(ioload_srv, not_found_counts_as_4xx)
     cr_expect_eq(jint(r, "errors.connect") + jint(r, "errors.timeout") + jint(r, "errors.receive"),
                  0);
     json_decref(r);
+    SRV_EXPECT_CLEAN_STOP(&server, 8000);
 }
 
 Test(ioload_srv, idle_connections_stay_open)
@@ -330,6 +335,7 @@ Test(ioload_srv, idle_connections_stay_open)
     cr_expect_eq(jint(r, "config.idle_connections"), 5);
     cr_expect_eq(jint(r, "totals.successes"), 20);
     json_decref(r);
+    SRV_EXPECT_CLEAN_STOP(&server, 8000);
 }
 
 /* Between requests ioload leaves a connection's socket in its epoll set
@@ -349,7 +355,7 @@ Test(ioload_srv, server_closing_idle_connections)
     json_t *r = ioload_json(
         "reap.json", (const char *[]){"-c", "2", "--rate", "10", "-d", "1.5s", url, NULL}, 30000);
     long a1 = srv_stat(&quick, "connections.accepted");
-    srv_stop(&quick, 3000);
+    SRV_EXPECT_CLEAN_STOP(&quick, 8000);
     json_int_t n = jint(r, "totals.requests");
     cr_expect_geq(n, 12);
     cr_expect_eq(jint(r, "totals.successes"), n);
@@ -357,10 +363,13 @@ Test(ioload_srv, server_closing_idle_connections)
     /* Nearly every request needed a new connection (one /stats of its own). */
     cr_expect_geq(a1 - a0 - 1, n - 2, "accepted %ld connections for %lld requests", a1 - a0 - 1,
                   (long long)n);
-    /* A level-triggered event left in the set would keep a thread busy. */
+    /* A level-triggered event left in the set would keep a thread busy:
+     * near 1. busy_fraction is CPU time, which a loaded machine does not
+     * inflate; 0.5 leaves the sanitizer builds room at 10 requests/s. */
     double busy = json_number_value(json_object_get(json_object_get(r, "self"), "busy_fraction"));
-    cr_expect_lt(busy, 0.25, "ioload was busy %.0f%% of a 10 req/s run", busy * 100);
+    cr_expect_lt(busy, 0.5, "ioload was busy %.0f%% of a 10 req/s run", busy * 100);
     json_decref(r);
+    SRV_EXPECT_CLEAN_STOP(&server, 8000);
 }
 
 /* The server stops for one second in the middle of an open-loop run: the
@@ -372,8 +381,11 @@ Test(ioload_srv, coordinated_omission_is_corrected)
     char url[128], path[256];
     url_of(url, sizeof url, server.port, "/");
     tmp_path(path, sizeof path, "co.json");
+    /* 300/s on 2 connections: the sanitizer builds keep up with it, and
+     * at most 2 requests (0.2% of 900) are in flight when the stall comes,
+     * too few to reach the uncorrected p99. */
     pid_t pid = spawn_ioload(
-        (const char *[]){"-c", "8", "-R", "1000", "-d", "3s", "--quiet", "--json", path, url, NULL},
+        (const char *[]){"-c", "2", "-R", "300", "-d", "3s", "--quiet", "--json", path, url, NULL},
         NULL);
     cr_assert_gt(pid, 0);
     struct timespec one = {1, 0};
@@ -396,6 +408,7 @@ Test(ioload_srv, coordinated_omission_is_corrected)
     cr_expect_gt(jint(r, "open_loop.late"), 0);
     cr_expect(json_is_true(json_object_get(json_object_get(r, "self"), "saturated")));
     json_decref(r);
+    SRV_EXPECT_CLEAN_STOP(&server, 8000);
 }
 
 /* ---- error classes without ioserve ---- */
@@ -493,4 +506,5 @@ Test(ioload_srv, merge_adds_histograms_and_counts)
     json_decref(ra);
     json_decref(rb);
     json_decref(rm);
+    SRV_EXPECT_CLEAN_STOP(&server, 8000);
 }

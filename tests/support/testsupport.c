@@ -1,4 +1,7 @@
 /* testsupport: real ioserve processes for the tests, stopped by pid. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
 #include "testsupport.h"
 
 #include <arpa/inet.h>
@@ -6,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,19 +59,22 @@ const char *iobench_path(void)
     return IOBENCH_PATH;
 }
 
-static long now_ms(void)
+long test_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void sleep_ms(long ms)
+void test_sleep_ms(long ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
 }
+
+#define now_ms test_now_ms
+#define sleep_ms test_sleep_ms
 
 static int read_port(const char *path)
 {
@@ -99,8 +106,12 @@ int srv_start_rlimit(struct srv *s, const char *model, const char *const *extra,
     argv[n++] = "0";
     argv[n++] = "--port-file";
     argv[n++] = s->port_file;
-    for (int i = 0; extra && extra[i] && n < 62; i++)
+    snprintf(s->host, sizeof s->host, "127.0.0.1");
+    for (int i = 0; extra && extra[i] && n < 62; i++) {
+        if (strcmp(extra[i], "--host") == 0 && extra[i + 1])
+            snprintf(s->host, sizeof s->host, "%s", extra[i + 1]);
         argv[n++] = extra[i];
+    }
     argv[n] = NULL;
 
     pid_t parent = getpid();
@@ -135,7 +146,7 @@ int srv_start_rlimit(struct srv *s, const char *model, const char *const *extra,
         }
         int port = read_port(s->port_file);
         if (port > 0) {
-            int fd = tcp_connect(port);
+            int fd = tcp_connect_host(s->host, port);
             if (fd >= 0) {
                 close(fd);
                 s->port = port;
@@ -185,26 +196,211 @@ int srv_stop(struct srv *s, int timeout_ms)
     return st;
 }
 
+const char *wait_status_describe(int st, char *buf, size_t cap)
+{
+    if (st == -1)
+        snprintf(buf, cap, "not running");
+    else if (WIFSIGNALED(st))
+        snprintf(buf, cap, "signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    else if (WIFEXITED(st))
+        snprintf(buf, cap, "exit status %d", WEXITSTATUS(st));
+    else
+        snprintf(buf, cap, "wait status %#x", (unsigned)st);
+    return buf;
+}
+
+int srv_stop_clean(struct srv *s, int timeout_ms, char *why, size_t cap)
+{
+    long start = now_ms();
+    int st = srv_stop(s, timeout_ms);
+    if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 1;
+    /* srv_stop sends SIGKILL only once the timeout has passed. */
+    if (st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && now_ms() - start >= timeout_ms)
+        snprintf(why, cap, "no exit within %d ms of SIGTERM (killed)", timeout_ms);
+    else
+        wait_status_describe(st, why, cap);
+    return 0;
+}
+
+/* ---- the models --------------------------------------------------------- */
+
+/* Set by tests/CMakeLists.txt from what servers/CMakeLists.txt configured. */
+#ifndef IOBENCH_CONFIGURED_MODELS
+#define IOBENCH_CONFIGURED_MODELS ""
+#endif
+#ifndef IOBENCH_LEFT_OUT_MODELS
+#define IOBENCH_LEFT_OUT_MODELS ""
+#endif
+
+enum { MODELS_MAX = 32, MODEL_NAME_MAX = 32 };
+
+struct model_list {
+    char names[MODELS_MAX][MODEL_NAME_MAX];
+    const char *list[MODELS_MAX + 1];
+    int n;
+};
+
+static void list_add(struct model_list *l, const char *name, size_t len)
+{
+    if (len == 0 || len >= MODEL_NAME_MAX || l->n >= MODELS_MAX)
+        return;
+    memcpy(l->names[l->n], name, len);
+    l->names[l->n][len] = 0;
+    l->list[l->n] = l->names[l->n];
+    l->n++;
+    l->list[l->n] = NULL;
+}
+
+/* Appends the comma-separated names of csv. */
+static void list_add_csv(struct model_list *l, const char *csv)
+{
+    for (const char *p = csv; *p;) {
+        size_t len = strcspn(p, ",");
+        list_add(l, p, len);
+        p += len + (p[len] == ',');
+    }
+}
+
+static bool csv_has(const char *csv, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = csv; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
 const char *const *srv_models(void)
 {
-    static char names[16][32];
-    static const char *list[17];
-    if (list[0])
-        return list;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s --list-models", ioserve_path());
+    static struct model_list l;
+    if (l.n == 0) {
+        l.list[0] = NULL;
+        list_add_csv(&l, IOBENCH_CONFIGURED_MODELS);
+        list_add_csv(&l, IOBENCH_LEFT_OUT_MODELS);
+    }
+    return l.list;
+}
+
+static void free_params(struct criterion_test_params *crp)
+{
+    cr_free(crp->params);
+}
+
+struct criterion_test_params srv_model_params(void)
+{
+    struct srv_model_param *v = cr_malloc(sizeof *v * MODELS_MAX);
+    size_t n = 0;
+    for (const char *const *m = srv_models(); v && *m && n < MODELS_MAX; m++)
+        if (srv_model_selected(*m))
+            snprintf(v[n++].name, sizeof v->name, "%s", *m);
+    return cr_make_param_array(struct srv_model_param, v, n, free_params);
+}
+
+const char *const *srv_configured_models(void)
+{
+    static struct model_list l;
+    if (l.n == 0) {
+        l.list[0] = NULL;
+        list_add_csv(&l, IOBENCH_CONFIGURED_MODELS);
+    }
+    return l.list;
+}
+
+const char *const *srv_listed_models(void)
+{
+    static struct model_list l;
+    static bool done;
+    if (done)
+        return l.list;
+    done = true;
+    char cmd[1024], line[64];
+    snprintf(cmd, sizeof cmd, "'%s' --list-models", ioserve_path());
     FILE *p = popen(cmd, "r");
-    int n = 0;
     if (p) {
-        while (n < 16 && fgets(names[n], sizeof names[n], p)) {
-            names[n][strcspn(names[n], "\n")] = 0;
-            if (names[n][0])
-                list[n] = names[n], n++;
-        }
+        while (fgets(line, sizeof line, p))
+            list_add(&l, line, strcspn(line, "\n"));
         pclose(p);
     }
-    list[n] = NULL;
-    return list;
+    return l.list;
+}
+
+/* Starts `ioserve --model model` with its stderr in a pipe and waits up to
+ * 5 s: the wait status when it exits by then (first stderr line in err), or
+ * -1 once it listens or the time is up (then stopped). */
+static int probe_start(const char *model, char *err, size_t cap)
+{
+    char port_file[128];
+    snprintf(port_file, sizeof port_file, "/tmp/iobench-probe-%ld-%s", (long)getpid(), model);
+    unlink(port_file);
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(pfd[1], STDERR_FILENO);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDOUT_FILENO);
+        execl(ioserve_path(), ioserve_path(), "--model", model, "--port", "0", "--port-file",
+              port_file, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    int st = -1;
+    for (long deadline = now_ms() + 5000; now_ms() < deadline; sleep_ms(10)) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            break;
+        st = -1;
+        if (read_port(port_file) > 0)
+            break;
+    }
+    if (st == -1) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    unlink(port_file);
+    ssize_t n = -1;
+    if (cap > 0) {
+        /* The child has ended: whatever it wrote is in the pipe. */
+        int fl = fcntl(pfd[0], F_GETFL);
+        fcntl(pfd[0], F_SETFL, fl | O_NONBLOCK);
+        n = read(pfd[0], err, cap - 1);
+        err[n > 0 ? n : 0] = 0;
+        err[strcspn(err, "\n")] = 0;
+    }
+    close(pfd[0]);
+    return st;
+}
+
+int srv_model_unusable(const char *model, char *why, size_t cap)
+{
+    if (csv_has(IOBENCH_LEFT_OUT_MODELS, model)) {
+        snprintf(why, cap,
+                 "CMake left it out of this build (its feature check failed on this system; "
+                 "see servers/CMakeLists.txt)");
+        return 1;
+    }
+    if (!csv_has(IOBENCH_CONFIGURED_MODELS, model))
+        return 0;
+    char err[200];
+    int st = probe_start(model, err, sizeof err);
+    /* Exit status 1 is ioserve's own "cannot run": a message, no crash. */
+    if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1) {
+        snprintf(why, cap, "built, but ioserve refuses it on this machine: %s", err);
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- /proc ------------------------------------------------------------- */
@@ -290,10 +486,11 @@ int proc_zombie_children(pid_t pid)
     return count_children(pid, true);
 }
 
-static long status_field(pid_t pid, const char *key)
+/* The number after "KEY:" in /proc/PID/FILE, or -1. */
+static long proc_field(pid_t pid, const char *file, const char *key)
 {
     char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -310,27 +507,66 @@ static long status_field(pid_t pid, const char *key)
 
 int proc_thread_count(pid_t pid)
 {
-    return (int)status_field(pid, "Threads");
+    return (int)proc_field(pid, "status", "Threads");
 }
 
 long proc_rss_kb(pid_t pid)
 {
-    return status_field(pid, "VmRSS");
+    return proc_field(pid, "status", "VmRSS");
+}
+
+/* "Pss_Anon:" of /proc/PID/smaps_rollup in KiB, else "Pss:", or -1. */
+static long pss_kb(pid_t pid)
+{
+    long anon = proc_field(pid, "smaps_rollup", "Pss_Anon");
+    return anon >= 0 ? anon : proc_field(pid, "smaps_rollup", "Pss");
+}
+
+static long tree_mem(pid_t pid, bool pss, int depth)
+{
+    long mine = pss ? pss_kb(pid) : proc_rss_kb(pid);
+    if (mine < 0 || depth > 8)
+        return mine;
+    pid_t kids[1024];
+    int n = proc_children(pid, kids, 1024);
+    for (int i = 0; i < n && i < 1024; i++) {
+        long k = tree_mem(kids[i], pss, depth + 1);
+        mine += k > 0 ? k : 0; /* a child that just exited holds nothing */
+    }
+    return mine;
+}
+
+long proc_tree_mem_kb(pid_t pid, int *pss)
+{
+    bool have_pss = pss_kb(pid) >= 0;
+    if (pss)
+        *pss = have_pss;
+    return tree_mem(pid, have_pss, 0);
 }
 
 /* ---- raw sockets ------------------------------------------------------- */
 
 int tcp_connect(int port)
 {
+    return tcp_connect_host("127.0.0.1", port);
+}
+
+int tcp_connect_host(const char *ipv4, int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, ipv4, &sa.sin_addr) != 1) {
+        errno = EINVAL;
+        return -1;
+    }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         if (errno == EINTR)
             continue;
+        int saved = errno;
         close(fd);
+        errno = saved;
         return -1;
     }
     int one = 1;
@@ -549,16 +785,93 @@ char proc_state(pid_t pid)
 int srv_model_selected(const char *model)
 {
     const char *env = getenv("IOBENCH_TEST_MODELS");
-    if (!env || !*env)
-        return 1;
-    size_t n = strlen(model);
-    for (const char *p = env; *p;) {
-        size_t l = strcspn(p, ",");
-        if (l == n && strncmp(p, model, n) == 0)
-            return 1;
-        p += l + (p[l] == ',');
+    return !env || !*env || csv_has(env, model);
+}
+
+/* ---- processes and files ------------------------------------------------ */
+
+int run_capture(const char *const *argv, char *out, size_t cap, int timeout_ms)
+{
+    char log[] = "/tmp/iobench-test-outXXXXXX";
+    int fd = mkstemp(log);
+    if (fd < 0)
+        return -1;
+    unlink(log);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd);
+        return -1;
     }
-    return 0;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = -1;
+    for (long deadline = now_ms() + timeout_ms;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            break;
+        if ((r < 0 && errno != EINTR) || now_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            st = -1;
+            break;
+        }
+        sleep_ms(5);
+    }
+    if (cap > 0) {
+        ssize_t len = pread(fd, out, cap - 1, 0);
+        out[len > 0 ? len : 0] = 0;
+    }
+    close(fd);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tmpdir_make(char *buf, size_t cap, const char *tag)
+{
+    if (snprintf(buf, cap, "/tmp/iobench-%s.XXXXXX", tag) >= (int)cap)
+        return -1;
+    return mkdtemp(buf) ? 0 : -1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+int tmpdir_remove(const char *dir)
+{
+    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int file_write(const char *path, const void *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = 0;
+    for (const char *p = buf; len > 0 && rc == 0;) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            rc = -1;
+        else
+            p += n, len -= (size_t)n;
+    }
+    return close(fd) < 0 ? -1 : rc;
+}
+
+void fds_close(int *fds, int *n)
+{
+    for (int i = 0; i < *n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    *n = 0;
 }
 
 /* ---- model properties (ioserve --describe-models) ---------------------- */
