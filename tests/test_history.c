@@ -231,31 +231,6 @@ static void remove_tmpdir(void)
 
 TestSuite(history, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 120);
 
-/* Runs argv (NULL-terminated) with stdout and stderr into out; the exit
- * status, or -1 when it did not exit. */
-static int run_capture(const char *const *argv, char *out, size_t cap)
-{
-    char log[] = "/tmp/iobench-history-outXXXXXX";
-    int fd = mkstemp(log);
-    cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
-            _exit(127);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        cr_assert_eq(errno, EINTR);
-    ssize_t len = pread(fd, out, cap - 1, 0);
-    out[len > 0 ? len : 0] = '\0';
-    close(fd);
-    unlink(log);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* `iobench history DIRS... --out tmpdir/out EXTRA...` over the commit
  * directories tmpdir/c00 .. c(n-1), newest first when reversed. */
 static int run_history_order(int ncommits, bool reversed, const char *const *extra, char *out,
@@ -276,7 +251,7 @@ static int run_history_order(int ncommits, bool reversed, const char *const *ext
     for (; extra != NULL && *extra != NULL; extra++)
         argv[a++] = *extra;
     argv[a] = NULL;
-    return run_capture(argv, out, cap);
+    return run_capture(argv, out, cap, 60000);
 }
 
 static int run_history(int ncommits, const char *const *extra, char *out, size_t cap)
@@ -545,7 +520,7 @@ Test(history, a_long_history_is_thinned_for_drawing_but_not_for_detection)
 static void expect_bad(const char *const *argv, const char *needle)
 {
     static char out[OUT_CAP];
-    int rc = run_capture(argv, out, sizeof out);
+    int rc = run_capture(argv, out, sizeof out, 60000);
     cr_expect_eq(rc, 2, "exit %d:\n%s", rc, out);
     cr_expect_eq(count_lines(out), 1, "more than one line:\n%s", out);
     cr_expect_not_null(strstr(out, needle), "no '%s' in: %s", needle, out);
@@ -607,8 +582,8 @@ Test(history, the_ci_script_appends_the_new_run_and_draws_the_page)
     snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
     snprintf(script, sizeof script, "%s/scripts/history.sh", IOBENCH_SOURCE_DIR);
     setenv("IOBENCH", iobench_path(), 1);
-    const char *argv[] = {"bash", script, store, newrun, outdir, NULL};
-    int rc = run_capture(argv, out, sizeof out);
+    const char *argv[] = {"/bin/bash", script, store, newrun, outdir, NULL};
+    int rc = run_capture(argv, out, sizeof out, 60000);
     cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
     snprintf(path, sizeof path, "%s/c11/summary.json", store);
     cr_expect_eq(access(path, R_OK), 0, "the new run was not kept in the store:\n%s", out);
@@ -622,7 +597,7 @@ Test(history, the_ci_script_appends_the_new_run_and_draws_the_page)
     write_commit(12, &steady);
     snprintf(newrun, sizeof newrun, "%s/c12", tmpdir);
     const char *pr[] = {"bash", script, "--no-store", store, newrun, outdir, NULL};
-    rc = run_capture(pr, out, sizeof out);
+    rc = run_capture(pr, out, sizeof out, 60000);
     cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
     cr_expect_not_null(strstr(out, "history: 13 commits"), "%s", out);
     snprintf(path, sizeof path, "%s/c12", store);
