@@ -596,7 +596,7 @@ Test(history, the_ci_script_appends_the_new_run_and_draws_the_page)
     /* --no-store: a pull request's run is drawn but not kept. */
     write_commit(12, &steady);
     snprintf(newrun, sizeof newrun, "%s/c12", tmpdir);
-    const char *pr[] = {"bash", script, "--no-store", store, newrun, outdir, NULL};
+    const char *pr[] = {"/bin/bash", script, "--no-store", store, newrun, outdir, NULL};
     rc = run_capture(pr, out, sizeof out, 60000);
     cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
     cr_expect_not_null(strstr(out, "history: 13 commits"), "%s", out);
