@@ -45,6 +45,7 @@ static struct {
     int *fds;            /* ring of queued connections */
     int head, len;
     int *held;           /* the connection each worker serves, -1 for none */
+    int busy;            /* workers serving a connection */
     int running;         /* workers not yet returned */
     bool stopping;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -53,11 +54,12 @@ static struct {
 
 static const struct server_config *config;
 
-/* Queues fd; false when the queue is full. */
+/* Queues fd; false when the queue is full, or when --max-conns
+ * connections are already queued or being served. */
 static bool queue_put(int fd)
 {
     pthread_mutex_lock(&pool.lock);
-    bool room = pool.len < queue_cap;
+    bool room = pool.len < queue_cap && pool.len + pool.busy < config->max_conns;
     if (room) {
         pool.fds[(pool.head + pool.len++) % queue_cap] = fd;
         pthread_cond_signal(&pool.work);
@@ -79,6 +81,7 @@ static int queue_take(int w)
         pool.head = (pool.head + 1) % queue_cap;
         pool.len--;
         pool.held[w] = fd;
+        pool.busy++;
         /* Taken after the stop sweep: nothing will wake its read. */
         if (pool.stopping)
             shutdown(fd, SHUT_RD);
@@ -91,6 +94,7 @@ static void release(int w)
 {
     pthread_mutex_lock(&pool.lock);
     pool.held[w] = -1;
+    pool.busy--;
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -139,7 +143,7 @@ static void accept_loop(int lfd)
         if (fd < 0)
             continue; /* EINTR: look at the stop flag; EMFILE: shed */
         if (!queue_put(fd))
-            conn_reject(fd, NAME); /* the queue is full: 503 and close */
+            conn_reject(fd, NAME); /* queue full or --max-conns reached: 503 and close */
     }
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "stats.h"
 #include "net.h"
 #include "supervise.h"
 
@@ -59,6 +60,10 @@ static int child_serve(int index, void *arg)
         int fd = net_accept(p->lfd, false);
         if (fd < 0)
             continue; /* EAGAIN: another child took it; EINTR; EMFILE: shed */
+        if (stats_active() >= p->cfg->max_conns) {
+            conn_reject(fd, NAME); /* --max-conns, counted across the children */
+            continue;
+        }
         conn_serve_blocking(fd, p->cfg, NAME);
         close(fd);
     }

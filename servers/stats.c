@@ -56,6 +56,11 @@ void stats_conn_closed(void)
         atomic_fetch_sub_explicit(&st->child_active[child_slot], 1, memory_order_relaxed);
 }
 
+long stats_active(void)
+{
+    return st != NULL ? (long)atomic_load_explicit(&st->active, memory_order_relaxed) : 0;
+}
+
 void stats_child_begin(int slot)
 {
     if (slot < 0 || slot >= MAX_CHILDREN)

@@ -15,6 +15,8 @@ void stats_conn_opened(void);
 void stats_conn_closed(void);
 /* A connection accepted and answered 503 at once (no slot for it). */
 void stats_conn_rejected(void);
+/* Connections open now, across every process and thread. */
+long stats_active(void);
 /* One response started, with its status. */
 void stats_response(int status);
 /* Supervised children (supervise.h): a child calls stats_child_begin with
