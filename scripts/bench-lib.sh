@@ -100,18 +100,27 @@ server_pids() {
   done
 }
 
-# server_cpu_us: CPU the running server has used, in microseconds: the time
-# on CPU of every live thread of every process of it (/proc/.../schedstat,
+# server_cpu_us: CPU the running server has used, in microseconds: for each
+# of its processes, the time on CPU of its live threads (/proc/.../schedstat,
 # in nanoseconds: per-task tick counts would round a prefork child's few
-# milliseconds down to nothing), plus what its reaped children used (fork's
-# per-connection children: cutime and cstime of the top process, in ticks).
+# milliseconds down to nothing) or, when larger, the whole process's user and
+# system time (in ticks, but it keeps the threads that have ended: the thread
+# model's per-connection threads, glibc's AIO helpers), plus what its reaped
+# children used (fork's per-connection children: cutime and cstime of the
+# top process, in ticks).
 server_cpu_us() {
-  local pids top
+  local pids top hz
   pids=$(server_pids)
   top=$(head -n 1 <<<"$pids")
+  hz=$(getconf CLK_TCK)
   [ -n "$top" ] || { echo 0; return; }
   {
-    for p in $pids; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done
+    for p in $pids; do
+      { cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ ns += $1 } END { print "live", ns + 0 }'
+        awk -v hz="$hz" '{ sub(/.*\) /, ""); print "proc", ($12 + $13) * 1e9 / hz }' \
+          /proc/"$p"/stat 2>/dev/null
+      } | awk '{ v[$1] = $2 } END { print (v["proc"] > v["live"] ? v["proc"] : v["live"]) }'
+    done
     # Fields after the ")" of comm: cutime is the 14th, cstime the 15th.
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($14 + $15) * 1e9 / hz }' \
       /proc/"$top"/stat 2>/dev/null
