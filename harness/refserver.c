@@ -78,8 +78,12 @@ int refserver_free_port(const char *host)
  * access log, keep-alive that never closes for request counts. */
 static int nginx_conf(const char *dir, const char *host, int port, char *conf, size_t cap)
 {
-    char prefix[PATH_MAX];
-    if (snprintf(prefix, sizeof prefix, "%s/.nginx-%d", dir, port) >= (int)sizeof prefix ||
+    /* Absolute: nginx reads a relative -c, and every path in it, from its
+     * own prefix (/usr/share/nginx), not from where it was started. */
+    char prefix[PATH_MAX], abs[PATH_MAX];
+    if (realpath(dir, abs) == NULL)
+        return -1;
+    if (snprintf(prefix, sizeof prefix, "%s/.nginx-%d", abs, port) >= (int)sizeof prefix ||
         snprintf(conf, cap, "%s/nginx.conf", prefix) >= (int)cap) {
         errno = ENAMETOOLONG;
         return -1;

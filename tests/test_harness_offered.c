@@ -235,3 +235,48 @@ Test(offered, idle_levels_that_cannot_be_are_refused)
                            file_text("err"));
     }
 }
+
+/* nginx and the floor run beside the models, from a results directory given
+ * relative to where iobench runs (as `make bench` gives it), and are skipped
+ * for what they cannot serve. */
+Test(offered, reference_servers_run_from_a_relative_results_directory)
+{
+    if (access("/usr/sbin/nginx", X_OK) != 0)
+        cr_skip_test("nginx is not installed (scripts/deps.sh build installs nginx-light)");
+    char path[256];
+    snprintf(path, sizeof path, "%s/ref.json", tmpdir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"name\": \"ref\", \"models\": [\"nginx\", \"floor\"], \"trials\": 1,"
+          " \"duration_s\": 0.3, \"warmup_s\": 0.1, \"threads\": 1, \"timeout_s\": 2,"
+          " \"workloads\": [{\"name\": \"plain\", \"path\": \"/\", \"levels\": [4]},"
+          " {\"name\": \"io\", \"path\": \"/delay/1\", \"levels\": [4]}]}\n",
+          f);
+    cr_assert_eq(fclose(f), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run --quiet --suite ref.json --out res >out 2>err",
+             tmpdir, iobench_path());
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "iobench run: %s", file_text("err"));
+    snprintf(path, sizeof path, "%s/res/latest/summary.json", tmpdir);
+    json_t *s = json_load_file(path, 0, NULL);
+    cr_assert_not_null(s);
+    json_t *runs = json_object_get(s, "runs");
+    cr_expect_eq(json_array_size(runs), 2, "nginx and floor on GET / only");
+    size_t i;
+    json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        cr_expect_str_eq(json_string_value(json_object_get(r, "status")), "ok", "%s",
+                         json_string_value(json_object_get(r, "id")));
+        cr_expect_gt(json_number_value(json_object_get(r, "throughput_rps")), 0);
+        cr_expect_gt(json_number_value(json_object_get(json_object_get(r, "server"),
+                                                       "cpu_per_request_us")),
+                     0, "no server CPU per request");
+    }
+    json_t *skipped = json_object_get(s, "skipped");
+    cr_expect_eq(json_array_size(skipped), 2, "the /delay workload skipped for both");
+    cr_expect_not_null(strstr(json_string_value(json_object_get(json_array_get(skipped, 0), "reason")),
+                              "GET / only"));
+    json_decref(s);
+}
