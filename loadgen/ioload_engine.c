@@ -119,6 +119,7 @@ static void merge_open_loop(struct ioload_result *res, const struct sched *s)
     res->late += s->late;
     res->late_behind += s->late_behind;
     res->late_noconn += s->late_noconn;
+    res->late_wakeup += s->late_wakeup;
     res->unsent += s->unsent;
     if (s->max_lag_ns > res->max_send_lag_ns)
         res->max_send_lag_ns = s->max_lag_ns;

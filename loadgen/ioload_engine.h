@@ -45,6 +45,7 @@ struct ioload_result {
     int64_t scheduled;   /* scheduled in the measured interval */
     int64_t late;        /* sent > 1 ms after their time, or never sent */
     int64_t late_behind; /* ... of which ioload itself was > 1 ms behind */
+    int64_t late_wakeup; /* ... of which the system woke ioload late for it */
     int64_t late_noconn; /* ... of which waited for a connection with room */
     int64_t unsent;      /* still waiting for a free connection at the end */
     int64_t max_send_lag_ns;

@@ -72,7 +72,7 @@ static int check_input(const json_t *in, const char *name, char *err, size_t err
  * caller from the merged histogram. */
 static int merge_open_loop(json_t **acc, const json_t *ol)
 {
-    static const char *const sums[] = {"scheduled", "late", "late_behind", "late_noconn",
+    static const char *const sums[] = {"scheduled", "late", "late_behind", "late_wakeup", "late_noconn",
                                        "unsent"};
     if (!json_is_object(*acc)) {
         json_decref(*acc);

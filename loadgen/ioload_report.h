@@ -16,7 +16,8 @@
 #define IOLOAD_SCHEMA_VERSION 2
 /* Saturation thresholds (documented in docs/results-schema.md). */
 #define IOLOAD_BUSY_SATURATED 0.9  /* CPU time / (elapsed * threads) */
-#define IOLOAD_LATE_SATURATED 0.01 /* open loop: late_behind / scheduled */
+#define IOLOAD_LATE_SATURATED 0.01 /* open loop: late_behind / scheduled ... */
+#define IOLOAD_LATE_BUSY 0.5       /* ... with at least this busy_fraction */
 
 /* The result JSON of one run. NULL on ENOMEM or when a histogram cannot
  * be encoded. */

@@ -82,7 +82,8 @@ void sched_calibrate(struct sched *s, int epfd, int n)
         update_margin(s);
 }
 
-void sched_sent(struct sched *s, int64_t due, int64_t now, int64_t room_since)
+void sched_sent(struct sched *s, int64_t due, int64_t now, int64_t room_since,
+                int64_t awake_since)
 {
     int64_t lag = now - due;
     if (lag < 0)
@@ -94,11 +95,17 @@ void sched_sent(struct sched *s, int64_t due, int64_t now, int64_t room_since)
     if (lag <= SCHED_LATE_NS)
         return;
     s->late++;
-    /* ioload's own share: from when a connection had room (or the due time,
-     * if one had room then) to the send. */
-    int64_t own = now - (room_since > due ? room_since : due);
-    if (own > SCHED_LATE_NS)
+    /* ioload's own share runs from the latest of the due time, a connection
+     * having room, and the thread waking: before that it could not send. */
+    int64_t start = due;
+    if (room_since > start)
+        start = room_since;
+    if (awake_since > start)
+        start = awake_since;
+    if (now - start > SCHED_LATE_NS)
         s->late_behind++;
+    else if (start == awake_since)
+        s->late_wakeup++;
     else
         s->late_noconn++;
 }

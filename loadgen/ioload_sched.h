@@ -11,7 +11,10 @@
  * Each send's lag from its due time goes into a histogram (nanoseconds).
  * A send more than 1 ms late is "late", and the lateness is split: the part
  * before a connection had room is the server's (every connection was still
- * waiting for a response), the rest is ioload's own (it was behind). */
+ * waiting for a response), the wake-up's while the thread was still asleep
+ * (the system woke it late: timer or interrupt jitter, however idle the
+ * thread), and ioload's own when it was awake for over 1 ms past the due
+ * time before sending (busy with other work, or ready and not run: behind). */
 #ifndef IOBENCH_IOLOAD_SCHED_H
 #define IOBENCH_IOLOAD_SCHED_H
 
@@ -36,7 +39,7 @@ struct sched {
     int64_t spin_ns;   /* awake on purpose, waiting for a due time */
     /* Sends of requests due in the measured interval. */
     struct hdr lag; /* ns from due time to send */
-    int64_t scheduled, late, late_behind, late_noconn, unsent;
+    int64_t scheduled, late, late_behind, late_wakeup, late_noconn, unsent;
     int64_t max_lag_ns;
 };
 
@@ -51,8 +54,10 @@ int64_t sched_due(const struct sched *s, int64_t k);
 /* A timed sleep meant to end at `target` ended at `woke`: learns from it. */
 void sched_woke(struct sched *s, int64_t target, int64_t woke);
 /* Records a measured send of a request due at `due`, sent at `now` on a
- * connection that had room since `room_since`. */
-void sched_sent(struct sched *s, int64_t due, int64_t now, int64_t room_since);
+ * connection that had room since `room_since`, by a thread awake (out of
+ * its last blocking wait) since `awake_since`. */
+void sched_sent(struct sched *s, int64_t due, int64_t now, int64_t room_since,
+                int64_t awake_since);
 /* A due request never sent: every connection was busy to the end. */
 void sched_unsent(struct sched *s);
 

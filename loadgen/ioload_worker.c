@@ -81,6 +81,8 @@ static int poll_events(struct ioload_worker *w, int64_t wait_ns)
 {
     struct epoll_event evs[MAX_EVENTS];
     int n = wait_events(w, evs, wait_ns);
+    if (wait_ns > 0)
+        w->awake_since = worker_now(); /* lateness before this is the wake-up's */
     for (int i = 0; i < n; i++)
         dispatch(w, &evs[i]);
     return n;
@@ -242,7 +244,7 @@ static void send_due(struct ioload_worker *w, int64_t now, int64_t room_since)
         w->sched.next_idx++;
         if (is_measured) {
             w->issued++;
-            sched_sent(&w->sched, t, now, room_since);
+            sched_sent(&w->sched, t, now, room_since, w->awake_since);
         }
     }
 }

@@ -104,6 +104,7 @@ struct ioload_worker {
     int64_t work_deadline; /* when libcurl's or the engine's timeouts next fall due */
     int inflight;          /* requests started and not yet recorded */
     bool no_room;          /* open loop: every connection was full at the last try */
+    int64_t awake_since;   /* open loop: when the last blocking wait returned */
     /* Results, measured interval only. */
     struct hdr corrected, uncorrected;
     struct ioload_errors err;
