@@ -45,6 +45,7 @@ static struct {
     int *fds;            /* ring of queued connections */
     int head, len;
     int *held;           /* the connection each worker serves, -1 for none */
+    pthread_t *tids;     /* the workers (here, so a straggler's memory stays reachable) */
     int busy;            /* workers serving a connection */
     int running;         /* workers not yet returned */
     bool stopping;
@@ -178,7 +179,7 @@ static int pool_serve(int lfd, const struct server_config *cfg)
     config = cfg;
     pool.fds = malloc((size_t)queue_cap * sizeof *pool.fds);
     pool.held = malloc((size_t)workers * sizeof *pool.held);
-    pthread_t *tids = malloc((size_t)workers * sizeof *tids);
+    pthread_t *tids = pool.tids = malloc((size_t)workers * sizeof *tids);
     if (!pool.fds || !pool.held || !tids || net_set_nonblock(lfd, false) < 0)
         return -1;
     int started = start_workers(tids);
@@ -190,6 +191,8 @@ static int pool_serve(int lfd, const struct server_config *cfg)
         free(pool.fds);
         free(pool.held);
         free(tids);
+        pool.fds = pool.held = NULL;
+        pool.tids = NULL;
     }
     return started == workers ? 0 : -1;
 }
