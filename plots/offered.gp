@@ -16,12 +16,12 @@ set lmargin 12
 set rmargin 26
 hollow(c) = column(12) > 0 ? column(c) : NaN
 
-set ylabel 'corrected latency (µs, log)'
+set ylabel 'µs, log: p99 solid, p50 dashed'
 set logscale y 10
 plot for [i=0:nseries-1] datafile index i using 1:8:9:10 with yerrorlines lw 2 pt 7 lc i+1 \
-       title columnheader(1).' p99', \
+       title columnheader(1), \
      for [i=0:nseries-1] datafile index i using 1:5:6:7 with yerrorlines lw 1 dt 2 pt 7 lc i+1 \
-       title columnheader(1).' p50', \
+       notitle, \
      for [i=0:nseries-1] datafile index i using 1:(hollow(8)) with points pt 6 ps 1.6 lw 2 \
        lc i+1 notitle, \
      keyentry with points pt 6 ps 1.6 lw 2 lc rgb '#333333' title (nsat > 0 ? hollowkey : '')
