@@ -13,9 +13,9 @@ INTEROP_SECONDS ?= 5
 CMAKE_FLAGS ?=
 
 IOBENCH := $(BUILD)/harness/iobench
-# The suites that run threaded programs; make tsan runs these (the newer
-# test_ioload_cli and test_server_options have not been run under TSan yet).
-THREADED_TESTS := conformance|hostile|test_ioload$$|model_limits
+# The suites that run threaded programs (ioload, and the thread and pool
+# models); make tsan runs these.
+THREADED_TESTS := conformance|hostile|test_ioload$$|model_limits|server_options|ioload_cli|engines
 
 # The variables that narrow the suites (IOBENCH_TEST_MODELS) or point them
 # at other binaries (IOBENCH_IOSERVE, IOBENCH_IOLOAD) are cleared for

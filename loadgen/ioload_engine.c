@@ -204,9 +204,9 @@ static void build_timeline(struct worker_shared *sh, struct ioload_result *res)
 }
 
 static int shared_init(struct worker_shared *sh, const struct ioload_config *cfg,
-                       volatile sig_atomic_t *stop)
+                       atomic_int *stop)
 {
-    static volatile sig_atomic_t never;
+    static atomic_int never;
     *sh = (struct worker_shared){.cfg = cfg, .stop = stop != NULL ? stop : &never};
     sh->engine = ioload_engine_find(cfg->engine);
     sh->open_loop = cfg->rate > 0;
@@ -317,7 +317,7 @@ static int result_init(struct ioload_result *res)
     return 0;
 }
 
-int ioload_run(const struct ioload_config *cfg, volatile sig_atomic_t *stop,
+int ioload_run(const struct ioload_config *cfg, atomic_int *stop,
                struct ioload_result *res, char *err, size_t errlen)
 {
     if (result_init(res) != 0) {

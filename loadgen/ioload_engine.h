@@ -9,7 +9,7 @@
 #ifndef IOBENCH_IOLOAD_ENGINE_H
 #define IOBENCH_IOLOAD_ENGINE_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,8 +49,8 @@ struct ioload_result {
     int64_t late_noconn; /* ... of which waited for a connection with room */
     int64_t unsent;      /* still waiting for a free connection at the end */
     int64_t max_send_lag_ns;
-    double spin_s;      /* time awake on purpose before due times (not busy) */
-    double margin_us;   /* the wake-up margin at the end (mean over threads) */
+    double spin_s;    /* time awake on purpose before due times (not busy) */
+    double margin_us; /* the wake-up margin at the end (mean over threads) */
     double elapsed_s;
     double cpu_user_s, cpu_sys_s; /* worker threads, measured interval */
     double cpu_thread_s;          /* CLOCK_THREAD_CPUTIME_ID, same interval */
@@ -68,10 +68,11 @@ struct ioload_result {
 
 /* Runs the load cfg describes and fills res (caller ioload_result_free's
  * it). stop, when non-NULL, ends the run early once it becomes non-zero
- * (a signal handler sets it). Returns 0 when the run happened, request
- * errors included, or -1 with a message in err when it could not run. */
-int ioload_run(const struct ioload_config *cfg, volatile sig_atomic_t *stop,
-               struct ioload_result *res, char *err, size_t errlen);
+ * (a signal handler sets it; an atomic, since every worker thread reads
+ * it, which a volatile sig_atomic_t only allows within one thread). Returns 0 when the run
+ * happened, request errors included, or -1 with a message in err when it could not run. */
+int ioload_run(const struct ioload_config *cfg, atomic_int *stop, struct ioload_result *res,
+               char *err, size_t errlen);
 void ioload_result_free(struct ioload_result *res);
 /* The engine of that name ("stream", "transfer"), or NULL. */
 const struct engine_ops *ioload_engine_find(const char *name);

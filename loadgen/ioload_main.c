@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,13 @@
 #include "ioload_opts.h"
 #include "ioload_report.h"
 
-static volatile sig_atomic_t stop_requested;
+/* Read by every worker thread: a lock-free atomic is async-signal-safe and
+ * race-free across threads. */
+static atomic_int stop_requested;
 
 static void on_signal(int sig)
 {
-    stop_requested = 1;
+    atomic_store_explicit(&stop_requested, 1, memory_order_relaxed);
 }
 
 static int merge_main(int argc, char **argv)

@@ -12,6 +12,7 @@
 #define IOBENCH_IOLOAD_WORKER_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -74,7 +75,7 @@ struct tl_slot {
 struct worker_shared {
     const struct ioload_config *cfg;
     const struct engine_ops *engine;
-    volatile sig_atomic_t *stop;
+    atomic_int *stop;
     struct curl_slist *headers; /* transfer engine: the request's extra headers */
     bool open_loop;
     /* Written by the main thread before `go`, read-only afterwards. */

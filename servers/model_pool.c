@@ -44,10 +44,10 @@ static struct {
     pthread_cond_t done; /* a worker returned */
     int *fds;            /* ring of queued connections */
     int head, len;
-    int *held;           /* the connection each worker serves, -1 for none */
-    pthread_t *tids;     /* the workers (here, so a straggler's memory stays reachable) */
-    int busy;            /* workers serving a connection */
-    int running;         /* workers not yet returned */
+    int *held;       /* the connection each worker serves, -1 for none */
+    pthread_t *tids; /* the workers (here, so a straggler's memory stays reachable) */
+    int busy;        /* workers serving a connection */
+    int running;     /* workers not yet returned */
     bool stopping;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER,
           .work = PTHREAD_COND_INITIALIZER,
@@ -167,8 +167,14 @@ static int stop_workers(pthread_t *tids, int started)
     while (pool.running > 0 && !late)
         late = pthread_cond_timedwait(&pool.done, &pool.lock, &deadline) == ETIMEDOUT;
     pthread_mutex_unlock(&pool.lock);
-    if (late)
-        return 0; /* returning ends the process, and the stragglers with it */
+    if (late) {
+        /* Given up on: returning ends the process, and the stragglers with
+         * it. Detached, so that none is left unjoined (those that did
+         * finish are released now). */
+        for (int i = 0; i < started; i++)
+            pthread_detach(tids[i]);
+        return 0;
+    }
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     return started;
@@ -204,8 +210,8 @@ const struct model model_pool = {
     .options =
         (const struct model_option[]){
             {"workers", MODEL_WORKERS_HELP, 1, 4096, &workers, false},
-            {"queue", "connections waiting for a pool thread (default 1024; full: 503)", 1,
-             1000000, &queue_cap, false},
+            {"queue", "connections waiting for a pool thread (default 1024; full: 503)", 1, 1000000,
+             &queue_cap, false},
             {0}},
     .serve = pool_serve,
 };
