@@ -74,17 +74,30 @@ int refserver_free_port(const char *host)
     return port; /* free a moment ago; the server's own bind is the test */
 }
 
+int refserver_scratch(const char *name, const char *dir, int port, char *out, size_t cap)
+{
+    if (strcmp(name, "nginx") != 0)
+        return 0;
+    char abs[PATH_MAX];
+    if (realpath(dir, abs) == NULL)
+        return -1;
+    if (snprintf(out, cap, "%s/.nginx-%d", abs, port) >= (int)cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 1;
+}
+
 /* nginx's configuration, in its own directory under dir: one worker, no
  * access log, keep-alive that never closes for request counts. */
 static int nginx_conf(const char *dir, const char *host, int port, char *conf, size_t cap)
 {
     /* Absolute: nginx reads a relative -c, and every path in it, from its
      * own prefix (/usr/share/nginx), not from where it was started. */
-    char prefix[PATH_MAX], abs[PATH_MAX];
-    if (realpath(dir, abs) == NULL)
+    char prefix[PATH_MAX];
+    if (refserver_scratch("nginx", dir, port, prefix, sizeof prefix) != 1)
         return -1;
-    if (snprintf(prefix, sizeof prefix, "%s/.nginx-%d", abs, port) >= (int)sizeof prefix ||
-        snprintf(conf, cap, "%s/nginx.conf", prefix) >= (int)cap) {
+    if (snprintf(conf, cap, "%s/nginx.conf", prefix) >= (int)cap) {
         errno = ENAMETOOLONG;
         return -1;
     }

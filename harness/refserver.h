@@ -26,6 +26,11 @@ bool refserver_available(const char *name, const char *ioserve, char *why, size_
  * 0, or -1 with errno set. */
 int refserver_argv(const char *name, const char *ioserve, const char *dir, const char *host,
                    int port, char *buf, size_t cap, char **argv, size_t nargv);
+/* The directory under dir where name, started on port, writes its
+ * configuration, pid and log: 1 with the path in out (nginx), 0 when it
+ * writes none (floor), -1 with errno set. The harness removes it once the
+ * server has exited cleanly and keeps it, log and all, when it did not. */
+int refserver_scratch(const char *name, const char *dir, int port, char *out, size_t cap);
 /* A free TCP port on host to start it on (0 when none could be found). */
 int refserver_free_port(const char *host);
 

@@ -126,6 +126,9 @@ int server_start(const struct server_conf *c, const char *model, const char *log
         snprintf(err, errlen, "cannot start %s: %s", c->bin, strerror(errno));
         return -1;
     }
+    if (reference &&
+        refserver_scratch(model, c->dir, read_port(port_file), s->scratch, sizeof s->scratch) != 1)
+        s->scratch[0] = '\0';
     int rc = await_ready(c, s, port_file, reference, log, err, errlen);
     if (rc < 0) {
         bool killed;
@@ -166,6 +169,9 @@ json_t *server_stop(struct server *s, char *err, size_t errlen)
     }
     s->have_ru = true;
     bool clean = !killed && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    /* Kept, log and all, when the exit was not clean: it tells why. */
+    if (clean && s->scratch[0] != '\0' && util_remove_tree(s->scratch) < 0 && err[0] == '\0')
+        snprintf(err, errlen, "cannot remove %s: %s", s->scratch, strerror(errno));
     if (!clean && err[0] == '\0') {
         char how[128];
         child_describe(status, killed, how, sizeof how);

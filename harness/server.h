@@ -4,6 +4,7 @@
 #define IOBENCH_SERVER_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -26,10 +27,11 @@ struct server_conf {
 struct server {
     pid_t pid; /* -1 once reaped */
     int port;
-    bool died;        /* ended on its own during the run */
-    int status;       /* its wait status then */
-    bool have_ru;     /* ru holds the server's whole-life usage */
-    struct rusage ru; /* wait4: all threads and every child it reaped */
+    bool died;              /* ended on its own during the run */
+    int status;             /* its wait status then */
+    bool have_ru;           /* ru holds the server's whole-life usage */
+    struct rusage ru;       /* wait4: all threads and every child it reaped */
+    char scratch[PATH_MAX]; /* a reference server's own files; "" for ioserve */
 };
 
 /* Starts ioserve for model, its output into log, and waits until /stats

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
@@ -42,6 +43,21 @@ json_t *util_json_load(const char *path, char *err, size_t errlen)
 const char *util_results_dir(const char *arg)
 {
     return arg != NULL ? arg : "results/latest";
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int util_remove_tree(const char *path)
+{
+    /* Depth first, so each directory is empty when it is removed. */
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+        return errno == ENOENT ? 0 : -1;
+    return 0;
 }
 
 int util_mkdir_p(const char *path)

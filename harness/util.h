@@ -22,6 +22,9 @@ json_t *util_json_load(const char *path, char *err, size_t errlen);
 const char *util_results_dir(const char *arg);
 /* mkdir -p with mode 0755; 0, or -1 with errno set. */
 int util_mkdir_p(const char *path);
+/* rm -r of path, not following symbolic links; 0, or -1 with errno set
+ * (ENOENT counts as done). */
+int util_remove_tree(const char *path);
 
 /* Monotonic clock in seconds / milliseconds. */
 double util_now_s(void);
