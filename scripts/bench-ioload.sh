@@ -16,6 +16,10 @@
 # 3. Open loop at --rate 1000 and 20000, 16 connections, select, both
 #    engines: send lag p50/p99, corrected minus uncorrected p50, late sends,
 #    the saturation flag, and CPU per request beside closed loop's.
+#    Beside 2 and 3, what this machine itself allows (tests/bench/bench_wake.c,
+#    no server or load generator running): how late a 10 ms timer wakes, how
+#    long a process idle for 10 ms takes to wake when written to, and how
+#    often the host takes the load CPU away for 1 ms or more while it spins.
 #
 # With two CPUs or more, servers run on CPU 0 and load generators on CPU 1.
 # Environment: BUILD_DIR (build/), TRIALS (5), DURATION (5s), THREADS (1),
@@ -143,11 +147,42 @@ wrk_p50() {
       else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1e6 } }'
 }
 
+BENCH_WAKE=$BUILD_DIR/tests/bench_wake
+
+# field KEY: the value of KEY in bench_wake's `key=value` line on stdin.
+field() {
+  tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# The least a server that sleeps, driven by a client that sleeps, can be
+# late by here: three wake-ups of an idle process, none of them work. The
+# server wakes on the request (written from the client's CPU), its timer
+# wakes it late, and the client wakes on the response.
+machine_floor() {
+  local timer="" to_server="" to_client=""
+  if [ -x "$BENCH_WAKE" ]; then
+    timer=$("${srv_pin[@]}" "$BENCH_WAKE" timer 10 300 2>/dev/null | field p50_us)
+    to_server=$(CPU_WRITER=1 CPU_READER=0 "$BENCH_WAKE" wake 10 300 2>/dev/null | field p50_us)
+    to_client=$(CPU_WRITER=0 CPU_READER=1 "$BENCH_WAKE" wake 10 300 2>/dev/null | field p50_us)
+  fi
+  if [ -z "$timer" ] || [ -z "$to_server" ] || [ -z "$to_client" ]; then
+    echo "  (bench_wake not built: this machine's timer and wake-up lags not measured)"
+    return
+  fi
+  floor_ms=$(awk -v t="$timer" -v s="$to_server" -v c="$to_client" \
+    'BEGIN { printf "%.3f", (t + s + c) / 1000 }')
+  echo "  this machine with no load running (bench_wake, p50 of 300 each): a process idle for 10 ms"
+  echo "  wakes $to_server us (server's CPU) and $to_client us (client's) after it is written to; a 10 ms"
+  echo "  timer wakes $timer us late: a sleeping server seen by a sleeping client is $floor_ms ms late"
+  echo "  before any work of either"
+}
+
 delay() {
-  local url=$1 i tool v
+  local url=$1 i tool v floor_ms=""
   declare -A p50
   echo
   echo "== GET /delay/10, -c 16, 3 s per run, $DELAY_TRIALS trials, ioserve --model select =="
+  machine_floor
   for i in $(seq 1 "$DELAY_TRIALS"); do
     p50[wrk]+=" $(wrk_p50 "$url")"
     for tool in stream transfer; do
@@ -163,7 +198,8 @@ delay() {
     printf "  %-9s p50 %6.3f ms (runs:%s us)" "$tool" "$(awk -v v="$v" 'BEGIN { print v / 1000 }')" \
       "${p50[$tool]}"
     if [ "$tool" = wrk ]; then
-      printf "  server late by %.3f ms (goal <= 0.25)\n" "$(awk -v v="$v" 'BEGIN { print v / 1000 - 10 }')"
+      printf "  server late by %.3f ms (goal <= 0.25; this machine's floor %s)\n" \
+        "$(awk -v v="$v" 'BEGIN { print v / 1000 - 10 }')" "${floor_ms:-not measured}"
     else
       printf "  %+.3f ms from wrk (goal within 0.05)\n" "$(awk -v v="$v" -v w="$w" 'BEGIN { print (v - w) / 1000 }')"
     fi
@@ -198,6 +234,22 @@ open_loop() {
   done
   echo "  (medians; goals: corrected - uncorrected p50 under 10 us (at most 30), 0 late at 1000/s,"
   echo "   never saturated, CPU per request at 20000/s at most 2x closed loop's)"
+  host_stalls
+}
+
+# How often the host took the load CPU away for 1 ms or more while a probe
+# spun on it, one open-loop run's length at a time: a send due then is late
+# (over 1 ms) whatever the scheduler does.
+host_stalls() {
+  local secs=${OPEN_DURATION%s} i n stalls=() longest=()
+  [ -x "$BENCH_WAKE" ] || { echo "  (bench_wake not built: host stalls not measured)"; return; }
+  for i in $(seq 1 "$OPEN_TRIALS"); do
+    n=$("${gen_pin[@]}" "$BENCH_WAKE" spin "$secs" 2>/dev/null)
+    stalls+=("$(field host_stalls_over_1ms <<<"$n")")
+    longest+=("$(field longest_us <<<"$n")")
+  done
+  printf "  the load CPU, spinning %s s with no load running: host stalls of 1 ms or more %s\n" \
+    "$secs" "$(printf '%s\n' "${stalls[@]}" | median) (runs: ${stalls[*]}; longest, us: ${longest[*]})"
 }
 
 echo "$(nproc) CPUs; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$IOLOAD" --version)"
