@@ -103,9 +103,9 @@ size_t plot_names(json_t *summary, const char *key, const char **out, size_t cap
     {
         const char *v = json_string_value(json_object_get(run, key));
         /* An offered-load point is drawn on its workload's offered-load
-         * chart (chart_offered), not as a workload of its own. */
-        if (v == NULL || (strcmp(key, "workload") == 0 && (json_object_get(run, "offered_of") ||
-                                                             json_object_get(run, "idle_of"))))
+         * chart (the offered-load chart), not as a workload of its own. */
+        if (v == NULL || (strcmp(key, "workload") == 0 &&
+                          (json_object_get(run, "offered_of") || json_object_get(run, "idle_of"))))
             continue;
         size_t j = 0;
         while (j < n && j < cap && strcmp(out[j], v) != 0)
@@ -471,8 +471,8 @@ struct chart_kind {
     const char *fields[2]; /* summary fields, one or two */
     const char *labels[2]; /* per field, after the model's name in a legend */
     size_t nfields;
-    const char *script; /* the lines script; bars use bars.gp */
-    const char *ylabel; /* the bars' y axis */
+    const char *script;     /* the lines script; bars use bars.gp */
+    const char *ylabel;     /* the bars' y axis */
     const char *hollow_key; /* what a hollow point means; NULL: none are */
 };
 
@@ -577,12 +577,12 @@ static void workload_subtitle(struct plotter *p, const char *workload, char *buf
     const char *path = json_string_value(json_object_get(w, "path"));
     int o = snprintf(buf, cap, "%s %s, %s", method ? method : "GET", path ? path : "?",
                      json_is_false(json_object_get(w, "keepalive")) ? "a connection per request"
-                                                                     : "keep-alive");
+                                                                    : "keep-alive");
     json_int_t idle = json_integer_value(json_object_get(w, "idle"));
     json_int_t slow = json_integer_value(json_object_get(w, "slow_clients"));
     if (idle > 0 && o >= 0 && (size_t)o < cap)
-        o += snprintf(buf + o, cap - (size_t)o, ", %" JSON_INTEGER_FORMAT " idle connections beside",
-                      idle);
+        o += snprintf(buf + o, cap - (size_t)o,
+                      ", %" JSON_INTEGER_FORMAT " idle connections beside", idle);
     if (slow > 0 && o >= 0 && (size_t)o < cap)
         o += snprintf(buf + o, cap - (size_t)o, ", %" JSON_INTEGER_FORMAT " slow clients beside",
                       slow);
@@ -613,7 +613,8 @@ static void chart_kind_draw(struct plotter *p, const struct chart_kind *k, const
      * data is written before gnuplot runs, so count first. */
     for (size_t m = 0; m < p->nmodels && k->hollow_key; m++)
         for (size_t l = 0; l < nl; l++)
-            p->saturated_points += plot_saturated(p->summary, p->models[m], workload, levels[l]) > 0;
+            p->saturated_points +=
+                plot_saturated(p->summary, p->models[m], workload, levels[l]) > 0;
     snprintf(vars, sizeof vars, "nsat=%d; hollowkey='%s'; subtitle='%s'", p->saturated_points,
              k->hollow_key ? k->hollow_key : "", plot_quote(sub, q_sub, sizeof q_sub) ? q_sub : "");
     if (nl == 1)
@@ -796,8 +797,8 @@ static void chart_memory(struct plotter *p)
                  "server peak RSS against open connections (all workloads)", NULL);
 }
 
-size_t plot_axis_cases(json_t *summary, const char *of_key, const char *base,
-                       const char *value_key, const char **out, double *vals, size_t cap)
+size_t plot_axis_cases(json_t *summary, const char *of_key, const char *base, const char *value_key,
+                       const char **out, double *vals, size_t cap)
 {
     size_t n = 0, i;
     json_t *run;
@@ -826,10 +827,11 @@ size_t plot_axis_cases(json_t *summary, const char *of_key, const char *base,
 }
 
 /* One model's row at one offered fraction; false when it has no run. */
-static bool offered_row(struct plotter *p, const char *model, const char *wl, long level,
-                        char *line, size_t cap)
+static bool offered_row(struct plotter *p, const char *model, const char *wl, double fraction,
+                        long level, char *line, size_t cap)
 {
     static const char *const fields[] = {"throughput_rps", "latency_us.p50", "latency_us.p99"};
+    (void)fraction; /* the offered rate itself is the x axis */
     struct plot_stat off = plot_stat(p->summary, model, wl, level, "offered_rps");
     struct plot_stat lag = plot_stat(p->summary, model, wl, level, "open_loop.send_lag_p99_ns");
     if (off.n == 0)
@@ -849,15 +851,53 @@ static bool offered_row(struct plotter *p, const char *model, const char *wl, lo
     return o < cap;
 }
 
-/* Latency, achieved rate and send lag against offered load, per model:
- * the curve servers are compared by (wrk2's), for each workload with
- * "offered" fractions, at each of its levels. */
-static void chart_offered(struct plotter *p, const char *base)
+/* One model's row at one idle level; false when it has no run. */
+static bool idle_row(struct plotter *p, const char *model, const char *wl, double idle, long level,
+                     char *line, size_t cap)
+{
+    struct plot_stat t = plot_stat(p->summary, model, wl, level, "throughput_rps");
+    if (t.n == 0)
+        return false;
+    size_t sat = plot_saturated(p->summary, model, wl, level);
+    p->saturated_points += sat > 0;
+    return (size_t)snprintf(line, cap, "%.0f %.6g %.6g %.6g %d\n", idle, t.median, t.min, t.max,
+                            sat > 0) < cap;
+}
+
+/* A workload's cases along one axis (offered fractions, idle levels), drawn
+ * as one chart per connection level with one series per model. */
+struct axis_chart {
+    const char *of_key;    /* the key naming a case's base workload */
+    const char *value_key; /* the case's value on the axis */
+    const char *prefix;    /* of the chart's file name */
+    const char *script;    /* in plots/ */
+    const char *title;     /* %s: the base workload; %ld: its connections */
+    const char *vars;      /* gnuplot variables; %d: the saturated points */
+    bool (*row)(struct plotter *p, const char *model, const char *wl, double value, long level,
+                char *line, size_t cap);
+};
+
+/* One model's series: its rows over the axis, or 0 when it has none. */
+static size_t axis_series(struct plotter *p, const struct axis_chart *ax, const char *model,
+                          const char *const *cases, const double *vals, size_t nc, long level,
+                          char *rows, size_t cap)
+{
+    size_t used = 0;
+    for (size_t c = 0; c < nc; c++) {
+        char line[192];
+        if (ax->row(p, model, cases[c], vals[c], level, line, sizeof line) &&
+            used + strlen(line) + 1 < cap)
+            used += (size_t)snprintf(rows + used, cap - used, "%s", line);
+    }
+    return used;
+}
+
+static void chart_axis(struct plotter *p, const char *base, const struct axis_chart *ax)
 {
     const char *cases[PLOT_MAX_LEVELS];
-    double frac[PLOT_MAX_LEVELS];
-    size_t nc = plot_axis_cases(p->summary, "offered_of", base, "offered_fraction", cases, frac,
-                                 PLOT_MAX_LEVELS);
+    double vals[PLOT_MAX_LEVELS];
+    size_t nc =
+        plot_axis_cases(p->summary, ax->of_key, base, ax->value_key, cases, vals, PLOT_MAX_LEVELS);
     long levels[PLOT_MAX_LEVELS];
     size_t nl = nc > 0 ? plot_levels(p->summary, NULL, cases[0], levels, PLOT_MAX_LEVELS) : 0;
     for (size_t l = 0; l < nl; l++) {
@@ -867,14 +907,8 @@ static void chart_offered(struct plotter *p, const char *base)
         p->saturated_points = 0;
         for (size_t m = 0; m < p->nmodels; m++) {
             char rows[PLOT_MAX_LEVELS * 192];
-            size_t used = 0;
-            for (size_t c = 0; c < nc; c++) {
-                char line[192];
-                if (offered_row(p, p->models[m], cases[c], levels[l], line, sizeof line) &&
-                    used + strlen(line) + 1 < sizeof rows)
-                    used += (size_t)snprintf(rows + used, sizeof rows - used, "%s", line);
-            }
-            if (used == 0)
+            if (axis_series(p, ax, p->models[m], cases, vals, nc, levels[l], rows, sizeof rows) ==
+                0)
                 continue;
             dat_label(ch.f, p->models[m]);
             fprintf(ch.f, "\n%s\n\n", rows);
@@ -882,80 +916,78 @@ static void chart_offered(struct plotter *p, const char *base)
         }
         char name[160], title[256], slug[128], vars[512];
         plot_slug(base, slug, sizeof slug);
-        snprintf(name, sizeof name, "offered-%s-c%ld", slug, levels[l]);
-        snprintf(title, sizeof title,
-                 "%s: open loop at fractions of each model's closed-loop capacity, %ld "
-                 "connections",
-                 base, levels[l]);
-        snprintf(vars, sizeof vars,
-                 "nsat=%d; hollowkey='hollow: ioload saturated'; subtitle='corrected latency "
-                 "(from each request''s due time), achieved rate and ioload''s send lag; "
-                 "medians of the trials, min..max shown'",
-                 p->saturated_points);
-        finish_chart(p, &ch, "offered.gp", name, title, vars);
+        snprintf(name, sizeof name, "%s-%s-c%ld", ax->prefix, slug, levels[l]);
+        /* ax->title and ax->vars are the literal formats below. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(title, sizeof title, ax->title, base, levels[l]);
+        snprintf(vars, sizeof vars, ax->vars, p->saturated_points);
+#pragma GCC diagnostic pop
+        finish_chart(p, &ch, ax->script, name, title, vars);
     }
 }
 
+/* Latency, achieved rate and send lag against offered load, per model:
+ * the curve servers are compared by (wrk2's), for each workload with
+ * "offered" fractions. */
+static const struct axis_chart offered_chart = {
+    "offered_of",
+    "offered_fraction",
+    "offered",
+    "offered.gp",
+    "%s: open loop at fractions of each model's closed-loop capacity, %ld connections",
+    "nsat=%d; hollowkey='hollow: ioload saturated'; subtitle='corrected latency (from each "
+    "request''s due time), achieved rate and ioload''s send lag; medians of the trials, min..max "
+    "shown'",
+    offered_row};
+
 /* Throughput against idle connections beside a fixed busy load, per model
  * (the figure Gammo et al. drew for select, poll and epoll). */
-static void chart_idle(struct plotter *p, const char *base)
-{
-    const char *cases[PLOT_MAX_LEVELS];
-    double idle[PLOT_MAX_LEVELS];
-    size_t nc = plot_axis_cases(p->summary, "idle_of", base, "idle_connections", cases, idle,
-                                PLOT_MAX_LEVELS);
-    long levels[PLOT_MAX_LEVELS];
-    size_t nl = nc > 0 ? plot_levels(p->summary, NULL, cases[0], levels, PLOT_MAX_LEVELS) : 0;
-    for (size_t l = 0; l < nl; l++) {
-        struct chart ch;
-        if (chart_open(p, &ch) != 0)
-            return;
-        p->saturated_points = 0;
-        for (size_t m = 0; m < p->nmodels; m++) {
-            char rows[PLOT_MAX_LEVELS * 96];
-            size_t used = 0;
-            for (size_t c = 0; c < nc; c++) {
-                struct plot_stat t =
-                    plot_stat(p->summary, p->models[m], cases[c], levels[l], "throughput_rps");
-                if (t.n == 0)
-                    continue;
-                size_t sat = plot_saturated(p->summary, p->models[m], cases[c], levels[l]);
-                p->saturated_points += sat > 0;
-                used += (size_t)snprintf(rows + used, sizeof rows - used,
-                                         "%.0f %.6g %.6g %.6g %d\n", idle[c], t.median, t.min,
-                                         t.max, sat > 0);
-            }
-            if (used == 0)
-                continue;
-            dat_label(ch.f, p->models[m]);
-            fprintf(ch.f, "\n%s\n\n", rows);
-            ch.nseries++;
-        }
-        char name[160], title[256], slug[128], vars[512];
-        plot_slug(base, slug, sizeof slug);
-        snprintf(name, sizeof name, "idle-%s-c%ld", slug, levels[l]);
-        snprintf(title, sizeof title,
-                 "%s: throughput of %ld busy connections against idle connections beside them",
-                 base, levels[l]);
-        snprintf(vars, sizeof vars,
-                 "nsat=%d; hollowkey='hollow: lower bound, ioload saturated'; subtitle='idle: "
-                 "one request each, then silent; medians of the trials, min..max shown'",
-                 p->saturated_points);
-        finish_chart(p, &ch, "idle.gp", name, title, vars);
-    }
-}
+static const struct axis_chart idle_chart = {
+    "idle_of",
+    "idle_connections",
+    "idle",
+    "idle.gp",
+    "%s: throughput of %ld busy connections against idle connections beside them",
+    "nsat=%d; hollowkey='hollow: lower bound, ioload saturated'; subtitle='idle: one request "
+    "each, then silent; medians of the trials, min..max shown'",
+    idle_row};
 
 /* The per-case charts of each workload; "unanswered" only where a
  * connection went unanswered. */
 static const struct chart_kind chart_kinds[] = {
-    {"throughput", "throughput", {"throughput_rps"}, {""}, 1, "throughput.gp",
-     "throughput (requests/s)", "hollow: lower bound, ioload saturated"},
-    {"latency", "p50 and p99 latency", {"latency_us.p99", "latency_us.p50"}, {" p99", " p50"}, 2,
-     "latency.gp", "latency (µs)", "hollow: ioload saturated, adds its delay"},
-    {"cpu", "server CPU time per request", {"server.cpu_per_request_us"}, {""}, 1, "cpu.gp",
-     "server CPU time per request (µs)", NULL},
-    {"unanswered", "connections left without a response", {"starved_connections"}, {""}, 1,
-     "unanswered.gp", "connections without any response", NULL},
+    {"throughput",
+     "throughput",
+     {"throughput_rps"},
+     {""},
+     1,
+     "throughput.gp",
+     "throughput (requests/s)",
+     "hollow: lower bound, ioload saturated"},
+    {"latency",
+     "p50 and p99 latency",
+     {"latency_us.p99", "latency_us.p50"},
+     {" p99", " p50"},
+     2,
+     "latency.gp",
+     "latency (µs)",
+     "hollow: ioload saturated, adds its delay"},
+    {"cpu",
+     "server CPU time per request",
+     {"server.cpu_per_request_us"},
+     {""},
+     1,
+     "cpu.gp",
+     "server CPU time per request (µs)",
+     NULL},
+    {"unanswered",
+     "connections left without a response",
+     {"starved_connections"},
+     {""},
+     1,
+     "unanswered.gp",
+     "connections without any response",
+     NULL},
 };
 
 static void plot_usage(FILE *f)
@@ -1041,10 +1073,10 @@ int plot_main(int argc, char **argv)
     const char *bases[PLOT_MAX_NAMES];
     size_t nb = plot_names(p.summary, "offered_of", bases, PLOT_MAX_NAMES);
     for (size_t b = 0; b < nb && b < PLOT_MAX_NAMES; b++)
-        chart_offered(&p, bases[b]);
+        chart_axis(&p, bases[b], &offered_chart);
     nb = plot_names(p.summary, "idle_of", bases, PLOT_MAX_NAMES);
     for (size_t b = 0; b < nb && b < PLOT_MAX_NAMES; b++)
-        chart_idle(&p, bases[b]);
+        chart_axis(&p, bases[b], &idle_chart);
     chart_memory(&p);
     json_decref(p.summary);
     printf("plot: %d charts (PNG and SVG) in %s\n", p.charts, p.plots);

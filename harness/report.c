@@ -346,8 +346,8 @@ static void section_findings(struct doc *d, json_t *s)
     free(f);
 }
 
-static const char *const table_head[] = {"model",   "conn.",  "req/s",   "min..max",
-                                         "p50 µs",  "p99 µs", "CPU µs/req", "RSS MiB",
+static const char *const table_head[] = {"model",   "conn.",     "req/s",      "min..max",
+                                         "p50 µs",  "p99 µs",    "CPU µs/req", "RSS MiB",
                                          "starved", "unfinished"};
 #define TABLE_COLS (sizeof table_head / sizeof table_head[0])
 
@@ -384,8 +384,7 @@ static bool workload_row(json_t *s, const char *model, const char *wl, long leve
 }
 
 /* Every model at every level of one workload, in one table. */
-static void workload_table(struct doc *d, json_t *s, const char *wl, const char **models,
-                           size_t nm)
+static void workload_table(struct doc *d, json_t *s, const char *wl, const char **models, size_t nm)
 {
     long levels[REPORT_MAX_LEVELS];
     size_t nl = plot_levels(s, NULL, wl, levels, REPORT_MAX_LEVELS), rows = 1;
@@ -442,7 +441,7 @@ static void workload_intro(struct doc *d, json_t *s, const char *wl)
              "that got no response; unfinished: requests still waiting at the end.",
              jstr(w, "method", "GET"), jstr(w, "path", "/"),
              json_is_false(json_object_get(w, "keepalive")) ? "a new connection per request"
-                                                             : "keep-alive",
+                                                            : "keep-alive",
              levels, extras);
 }
 
@@ -470,19 +469,19 @@ static void section_workloads(struct doc *d, json_t *s, const char **models, siz
     }
 }
 
-static const char *const offered_head[] = {"model",     "offered",   "req/s offered", "req/s",
-                                           "p50 µs",    "p99 µs",    "p99.9 µs",      "send lag p99 µs",
-                                           "late %"};
-#define OFFERED_COLS (sizeof offered_head / sizeof offered_head[0])
+static const char *const offered_head[] = {"model",    "offered",         "req/s offered",
+                                           "req/s",    "p50 µs",          "p99 µs",
+                                           "p99.9 µs", "send lag p99 µs", "late %"};
 
 /* One model at one offered fraction: -1 when it has no successful run,
  * else 1 when ioload was saturated in a trial, 0 when not. */
 static int offered_row(json_t *s, const char *model, const char *wl, long level, double frac,
-                        char (*row)[REPORT_CELL])
+                       double *base, char (*row)[REPORT_CELL])
 {
-    static const char *const fields[] = {"offered_rps", "throughput_rps", "latency_us.p50",
-                                         "latency_us.p99", "latency_us.p99_9",
-                                         "open_loop.send_lag_p99_ns"};
+    static const char *const fields[] = {"offered_rps",      "throughput_rps",
+                                         "latency_us.p50",   "latency_us.p99",
+                                         "latency_us.p99_9", "open_loop.send_lag_p99_ns"};
+    (void)base;
     struct plot_stat v[6];
     for (size_t k = 0; k < 6; k++) {
         v[k] = plot_stat(s, model, wl, level, fields[k]);
@@ -505,128 +504,143 @@ static int offered_row(json_t *s, const char *model, const char *wl, long level,
     return sat ? 1 : 0;
 }
 
-/* Open-loop workloads: every model at every offered fraction, one table
- * per level, and the latency-against-offered-load chart. */
-static void section_offered(struct doc *d, json_t *s, const char **models, size_t nm)
+static const char *const idle_head[] = {"model",    "idle",      "req/s",
+                                        "min..max", "x no idle", "p99 µs"};
+
+/* One model at one idle level, its throughput also as a ratio to *base, its
+ * own with no idle connection (set here when idle is 0): as offered_row. */
+static int idle_row(json_t *s, const char *model, const char *wl, long level, double idle,
+                    double *base, char (*row)[REPORT_CELL])
+{
+    struct plot_stat t = plot_stat(s, model, wl, level, "throughput_rps");
+    struct plot_stat p99 = plot_stat(s, model, wl, level, "latency_us.p99");
+    if (t.n == 0)
+        return -1;
+    if (idle == 0)
+        *base = t.median;
+    bool sat = plot_saturated(s, model, wl, level) > 0;
+    snprintf(row[0], REPORT_CELL, "%s", model);
+    snprintf(row[1], REPORT_CELL, "%.0f", idle);
+    snprintf(row[2], REPORT_CELL, "%.0f%s", t.median, sat ? FINDINGS_LOWER_BOUND_MARK : "");
+    snprintf(row[3], REPORT_CELL, "%.0f..%.0f", t.min, t.max);
+    snprintf(row[4], REPORT_CELL, *base > 0 ? "%.2f" : "-", t.median / *base);
+    snprintf(row[5], REPORT_CELL, p99.n ? "%.0f" : "-", p99.median);
+    return sat ? 1 : 0;
+}
+
+/* A workload whose cases lie along one axis (offered fractions, idle
+ * levels): a section with one table and one chart per connection level. */
+struct axis_section {
+    const char *of_key, *value_key; /* as the summary's cases name them */
+    const char *kind;               /* in the heading */
+    const char *intro;
+    const char *const *head;
+    size_t ncols;
+    const char *align;
+    const char *level_para; /* %ld: the connections */
+    const char *chart;      /* the chart's name prefix */
+    const char *caption;    /* after the workload's name */
+    int (*row)(json_t *s, const char *model, const char *wl, long level, double value, double *base,
+               char (*row)[REPORT_CELL]);
+};
+
+/* The table of every model at every case of one level; true when a cell
+ * carries the saturation mark. */
+static bool axis_table(struct doc *d, json_t *s, const struct axis_section *ax, const char **models,
+                       size_t nm, const char *const *cases, const double *vals, size_t nc,
+                       long level)
+{
+    char(*cells)[REPORT_CELL] = calloc((nm * nc + 1) * ax->ncols, REPORT_CELL);
+    if (cells == NULL)
+        return false;
+    for (size_t c = 0; c < ax->ncols; c++)
+        snprintf(cells[c], REPORT_CELL, "%s", ax->head[c]);
+    size_t rows = 1;
+    bool marked = false;
+    for (size_t m = 0; m < nm; m++) {
+        double base = 0;
+        for (size_t c = 0; c < nc; c++) {
+            int rc =
+                ax->row(s, models[m], cases[c], level, vals[c], &base, &cells[rows * ax->ncols]);
+            marked |= rc == 1;
+            rows += rc >= 0;
+        }
+    }
+    if (rows > 1)
+        doc_table(d, ax->align, ax->ncols, rows, cells);
+    free(cells);
+    return marked;
+}
+
+static void section_axis(struct doc *d, json_t *s, const char **models, size_t nm,
+                         const struct axis_section *ax)
 {
     const char *bases[REPORT_MAX_NAMES];
-    size_t nb = plot_names(s, "offered_of", bases, REPORT_MAX_NAMES);
+    size_t nb = plot_names(s, ax->of_key, bases, REPORT_MAX_NAMES);
     for (size_t b = 0; b < nb && b < REPORT_MAX_NAMES; b++) {
         const char *cases[REPORT_MAX_LEVELS];
-        double frac[REPORT_MAX_LEVELS];
-        size_t nc = plot_axis_cases(s, "offered_of", bases[b], "offered_fraction", cases, frac,
-                                    REPORT_MAX_LEVELS);
+        double vals[REPORT_MAX_LEVELS];
+        size_t nc =
+            plot_axis_cases(s, ax->of_key, bases[b], ax->value_key, cases, vals, REPORT_MAX_LEVELS);
         long levels[REPORT_MAX_LEVELS];
         size_t nl = nc ? plot_levels(s, NULL, cases[0], levels, REPORT_MAX_LEVELS) : 0;
         char title[256], slug[128];
-        snprintf(title, sizeof title, "Workload %s (open loop)", bases[b]);
+        snprintf(title, sizeof title, "Workload %s (%s)", bases[b], ax->kind);
         doc_heading(d, 1, title);
-        doc_para(d,
-                 "Open loop: each model is offered fixed fractions of its own closed-loop "
-                 "capacity (the median throughput of its capacity workload at the same "
-                 "connections, measured earlier in this run). Latency is corrected: from each "
-                 "request's due time, so a server that falls behind is charged for the wait. "
-                 "Send lag is how late ioload sent; late: sent over 1 ms after the due time.");
+        doc_para(d, "%s", ax->intro);
         plot_slug(bases[b], slug, sizeof slug);
         for (size_t l = 0; l < nl; l++) {
-            char(*cells)[REPORT_CELL] = calloc((nm * nc + 1) * OFFERED_COLS, REPORT_CELL);
-            if (cells == NULL)
-                return;
-            for (size_t c = 0; c < OFFERED_COLS; c++)
-                snprintf(cells[c], REPORT_CELL, "%s", offered_head[c]);
-            size_t rows = 1;
-            bool marked = false;
-            for (size_t m = 0; m < nm; m++)
-                for (size_t c = 0; c < nc; c++) {
-                    int rc = offered_row(s, models[m], cases[c], levels[l], frac[c],
-                                         &cells[rows * OFFERED_COLS]);
-                    if (rc >= 0) {
-                        marked |= rc == 1;
-                        rows++;
-                    }
-                }
-            doc_para(d, "%ld connections.", levels[l]);
-            if (rows > 1)
-                doc_table(d, "lrrrrrrrr", OFFERED_COLS, rows, cells);
-            if (marked)
+            /* ax->level_para is one of the literal formats below. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+            doc_para(d, ax->level_para, levels[l]);
+#pragma GCC diagnostic pop
+            if (axis_table(d, s, ax, models, nm, cases, vals, nc, levels[l]))
                 doc_para(d, "%s: ioload was saturated in a trial of this case.",
                          FINDINGS_LOWER_BOUND_MARK);
-            free(cells);
             char name[192], caption[256];
-            snprintf(name, sizeof name, "offered-%s-c%ld", slug, levels[l]);
-            snprintf(caption, sizeof caption, "%s: latency, achieved rate and send lag against "
-                     "offered load", bases[b]);
+            snprintf(name, sizeof name, "%s-%s-c%ld", ax->chart, slug, levels[l]);
+            snprintf(caption, sizeof caption, "%s: %s", bases[b], ax->caption);
             doc_image(d, name, caption);
         }
     }
 }
 
-static const char *const idle_head[] = {"model", "idle", "req/s", "min..max", "x no idle",
-                                        "p99 µs"};
-#define IDLE_COLS (sizeof idle_head / sizeof idle_head[0])
+/* Open-loop workloads: every model at every offered fraction, one table
+ * per level, and the latency-against-offered-load chart. */
+static const struct axis_section offered_section = {
+    "offered_of",
+    "offered_fraction",
+    "open loop",
+    "Open loop: each model is offered fixed fractions of its own closed-loop capacity (the "
+    "median throughput of its capacity workload at the same connections, measured earlier in "
+    "this run). Latency is corrected: from each request's due time, so a server that falls "
+    "behind is charged for the wait. Send lag is how late ioload sent; late: sent over 1 ms "
+    "after the due time.",
+    offered_head,
+    sizeof offered_head / sizeof offered_head[0],
+    "lrrrrrrrr",
+    "%ld connections.",
+    "offered",
+    "latency, achieved rate and send lag against offered load",
+    offered_row};
 
 /* Idle-connection workloads: every model's throughput at every idle level,
  * as a ratio to its own throughput with none, and the chart. */
-static void section_idle(struct doc *d, json_t *s, const char **models, size_t nm)
-{
-    const char *bases[REPORT_MAX_NAMES];
-    size_t nb = plot_names(s, "idle_of", bases, REPORT_MAX_NAMES);
-    for (size_t b = 0; b < nb && b < REPORT_MAX_NAMES; b++) {
-        const char *cases[REPORT_MAX_LEVELS];
-        double idle[REPORT_MAX_LEVELS];
-        size_t nc = plot_axis_cases(s, "idle_of", bases[b], "idle_connections", cases, idle,
-                                    REPORT_MAX_LEVELS);
-        long levels[REPORT_MAX_LEVELS];
-        size_t nl = nc ? plot_levels(s, NULL, cases[0], levels, REPORT_MAX_LEVELS) : 0;
-        char title[256], slug[128];
-        snprintf(title, sizeof title, "Workload %s (idle connections)", bases[b]);
-        doc_heading(d, 1, title);
-        doc_para(d, "A fixed busy load, and beside it idle keep-alive connections that sent one "
-                    "request and stay silent: what an idle connection costs each model (Gammo "
-                    "et al., OLS 2004, measured select and poll against epoll this way).");
-        plot_slug(bases[b], slug, sizeof slug);
-        for (size_t l = 0; l < nl; l++) {
-            char(*cells)[REPORT_CELL] = calloc((nm * nc + 1) * IDLE_COLS, REPORT_CELL);
-            if (cells == NULL)
-                return;
-            for (size_t c = 0; c < IDLE_COLS; c++)
-                snprintf(cells[c], REPORT_CELL, "%s", idle_head[c]);
-            size_t rows = 1;
-            for (size_t m = 0; m < nm; m++) {
-                double base = 0;
-                for (size_t c = 0; c < nc; c++) {
-                    struct plot_stat t =
-                        plot_stat(s, models[m], cases[c], levels[l], "throughput_rps");
-                    struct plot_stat p99 =
-                        plot_stat(s, models[m], cases[c], levels[l], "latency_us.p99");
-                    if (t.n == 0)
-                        continue;
-                    if (idle[c] == 0)
-                        base = t.median;
-                    bool sat = plot_saturated(s, models[m], cases[c], levels[l]) > 0;
-                    char(*row)[REPORT_CELL] = &cells[rows * IDLE_COLS];
-                    snprintf(row[0], REPORT_CELL, "%s", models[m]);
-                    snprintf(row[1], REPORT_CELL, "%.0f", idle[c]);
-                    snprintf(row[2], REPORT_CELL, "%.0f%s", t.median,
-                             sat ? FINDINGS_LOWER_BOUND_MARK : "");
-                    snprintf(row[3], REPORT_CELL, "%.0f..%.0f", t.min, t.max);
-                    snprintf(row[4], REPORT_CELL, base > 0 ? "%.2f" : "-", t.median / base);
-                    snprintf(row[5], REPORT_CELL, p99.n ? "%.0f" : "-", p99.median);
-                    rows++;
-                }
-            }
-            doc_para(d, "%ld busy connections.", levels[l]);
-            if (rows > 1)
-                doc_table(d, "lrrrrr", IDLE_COLS, rows, cells);
-            free(cells);
-            char name[192], caption[256];
-            snprintf(name, sizeof name, "idle-%s-c%ld", slug, levels[l]);
-            snprintf(caption, sizeof caption, "%s: throughput against idle connections",
-                     bases[b]);
-            doc_image(d, name, caption);
-        }
-    }
-}
+static const struct axis_section idle_section = {
+    "idle_of",
+    "idle_connections",
+    "idle connections",
+    "A fixed busy load, and beside it idle keep-alive connections that sent one request and "
+    "stay silent: what an idle connection costs each model (Gammo et al., OLS 2004, measured "
+    "select and poll against epoll this way).",
+    idle_head,
+    sizeof idle_head / sizeof idle_head[0],
+    "lrrrrr",
+    "%ld busy connections.",
+    "idle",
+    "throughput against idle connections",
+    idle_row};
 
 static void section_verify(struct doc *d, json_t *s)
 {
@@ -764,8 +778,8 @@ static int write_docs(json_t *s, const char *dir)
     section_machine(&d, s);
     section_method(&d, s);
     section_workloads(&d, s, models, nm, workloads, nw);
-    section_offered(&d, s, models, nm);
-    section_idle(&d, s, models, nm);
+    section_axis(&d, s, models, nm, &offered_section);
+    section_axis(&d, s, models, nm, &idle_section);
     section_other_charts(&d);
     section_verify(&d, s);
     section_failures(&d, s);
