@@ -27,19 +27,16 @@
 static const char *const engines[] = {"stream", "transfer"};
 #define NENGINES 2
 
-static char tmpdir[] = "/tmp/test-engines.XXXXXX";
+static char tmpdir[64]; /* /tmp/iobench-TAG.XXXXXX */
 
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(tmpdir));
+    cr_assert_eq(tmpdir_make(tmpdir, sizeof tmpdir, "engines"), 0, "mkdtemp: %s", strerror(errno));
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-    strcpy(tmpdir, "/tmp/test-engines.XXXXXX");
+    cr_expect_eq(tmpdir_remove(tmpdir), 0);
 }
 
 TestSuite(engines, .init = setup, .fini = teardown, .timeout = 60);
@@ -125,7 +122,9 @@ static void expect_class(const char *engine, const char *const *args, const char
 static void expect_canned_class(const char *response, bool close_after, bool silent,
                                 const char *key)
 {
-    struct canned c = {.response = response, .len = strlen(response), .close_after = close_after,
+    struct canned c = {.response = response,
+                       .len = strlen(response),
+                       .close_after = close_after,
                        .silent = silent};
     cr_assert_eq(canned_start(&c), 0);
     char u[128];
@@ -179,12 +178,14 @@ Test(engines, unusual_framing_is_read_whole)
         {"100 Continue, then 200",
          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false,
          false, 2},
-        {"HTTP/1.0 without a length", "HTTP/1.0 200 OK\r\nServer: canned\r\n\r\nuntil close",
-         false, true, 11},
+        {"HTTP/1.0 without a length", "HTTP/1.0 200 OK\r\nServer: canned\r\n\r\nuntil close", false,
+         true, 11},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct canned c = {.response = cases[i].bytes, .len = strlen(cases[i].bytes),
-                           .bytewise = cases[i].bytewise, .close_after = cases[i].close_after};
+        struct canned c = {.response = cases[i].bytes,
+                           .len = strlen(cases[i].bytes),
+                           .bytewise = cases[i].bytewise,
+                           .close_after = cases[i].close_after};
         cr_assert_eq(canned_start(&c), 0);
         char u[128];
         url(u, sizeof u, c.port, "/");
@@ -413,7 +414,8 @@ Test(engines, https_requests_go_over_libcurls_tls)
 
 static int64_t lag_count(const json_t *r, struct hdr *h)
 {
-    const char *b64 = json_string_value(json_object_get(json_object_get(r, "histograms"), "send_lag"));
+    const char *b64 =
+        json_string_value(json_object_get(json_object_get(r, "histograms"), "send_lag"));
     cr_assert_not_null(b64, "no send_lag histogram");
     cr_assert_eq(hdr_decode_base64(b64, h), 0);
     return h->total_count;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +22,16 @@
 
 #include "testsupport.h"
 
-static char tmpdir[] = "/tmp/test-offered.XXXXXX";
+static char tmpdir[64]; /* /tmp/iobench-TAG.XXXXXX */
 
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(tmpdir));
+    cr_assert_eq(tmpdir_make(tmpdir, sizeof tmpdir, "offered"), 0, "mkdtemp: %s", strerror(errno));
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-    strcpy(tmpdir, "/tmp/test-offered.XXXXXX");
+    cr_expect_eq(tmpdir_remove(tmpdir), 0);
 }
 
 TestSuite(offered, .init = setup, .fini = teardown, .timeout = 120);

@@ -25,25 +25,23 @@
 #include "hdr.h"
 #include "ioload_errors.h"
 #include "ioload_opts.h"
+#include "ioloadrun.h"
 #include "testsupport.h"
 
 extern char **environ;
 
 /* ---- processes ---- */
 
-static char tmpdir[] = "/tmp/test-ioload.XXXXXX";
+static char tmpdir[64]; /* /tmp/iobench-TAG.XXXXXX */
 
 static void tmp_setup(void)
 {
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+    cr_assert_eq(tmpdir_make(tmpdir, sizeof tmpdir, "ioload"), 0, "mkdtemp: %s", strerror(errno));
 }
 
 static void tmp_teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-    strcpy(tmpdir, "/tmp/test-ioload.XXXXXX");
+    cr_expect_eq(tmpdir_remove(tmpdir), 0);
 }
 
 static void tmp_path(char *buf, size_t cap, const char *name)
@@ -71,32 +69,10 @@ static pid_t spawn_ioload(const char *const *args, const char *out_path)
     return rc == 0 ? pid : -1;
 }
 
-/* Waits up to timeout_ms for pid, then kills it. Returns the exit status,
- * or -1 when it had to be killed or did not exit normally. */
-static int wait_ioload(pid_t pid, int timeout_ms)
-{
-    for (int waited = 0;; waited += 10) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (waited >= timeout_ms) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-            return -1;
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
-
 static int run_ioload(const char *const *args, const char *out_path, int timeout_ms)
 {
     pid_t pid = spawn_ioload(args, out_path);
-    return pid < 0 ? -1 : wait_ioload(pid, timeout_ms);
+    return pid < 0 ? -1 : ioload_wait(pid, timeout_ms);
 }
 
 /* Runs ioload with args and --json into a temporary file; returns the
@@ -123,15 +99,8 @@ static json_t *ioload_json(const char *name, const char *const *args, int timeou
 
 static json_int_t jint(const json_t *root, const char *dotted)
 {
-    const json_t *v = root;
-    char key[64];
-    while (v != NULL && *dotted) {
-        size_t n = strcspn(dotted, ".");
-        snprintf(key, sizeof key, "%.*s", (int)n, dotted);
-        v = json_object_get(v, key);
-        dotted += n + (dotted[n] == '.');
-    }
-    cr_assert(json_is_integer(v), "%s is not an integer", key);
+    const json_t *v = jpath(root, dotted);
+    cr_assert(json_is_integer(v), "%s is not an integer", dotted);
     return json_integer_value(v);
 }
 
@@ -393,7 +362,7 @@ Test(ioload_srv, coordinated_omission_is_corrected)
     int stopped = kill(server.pid, SIGSTOP);
     nanosleep(&one, NULL);
     int resumed = kill(server.pid, SIGCONT);
-    int rc = wait_ioload(pid, 20000);
+    int rc = ioload_wait(pid, 20000);
     cr_assert_eq(stopped, 0);
     cr_assert_eq(resumed, 0);
     cr_assert_eq(rc, 0);

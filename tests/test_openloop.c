@@ -22,19 +22,16 @@
 static const char *const engines[] = {"stream", "transfer"};
 #define NENGINES 2
 
-static char tmpdir[] = "/tmp/test-openloop.XXXXXX";
+static char tmpdir[64]; /* /tmp/iobench-TAG.XXXXXX */
 
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(tmpdir));
+    cr_assert_eq(tmpdir_make(tmpdir, sizeof tmpdir, "openloop"), 0, "mkdtemp: %s", strerror(errno));
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_expect_eq(system(cmd), 0);
-    strcpy(tmpdir, "/tmp/test-openloop.XXXXXX");
+    cr_expect_eq(tmpdir_remove(tmpdir), 0);
 }
 
 TestSuite(open_loop, .init = setup, .fini = teardown, .timeout = 60);
@@ -163,4 +160,3 @@ Test(open_loop, a_stalled_server_shows_in_corrected_latency_only)
     }
     stop_server(&s);
 }
-

@@ -27,8 +27,7 @@ static void nap_ms(long ms)
         ;
 }
 
-/* Waits up to timeout_ms for pid, then kills it; its exit status or -1. */
-static int wait_or_kill(pid_t pid, int timeout_ms)
+int ioload_wait(pid_t pid, int timeout_ms)
 {
     for (int waited = 0;; waited += 10) {
         int st;
@@ -75,11 +74,11 @@ json_t *ioload_result_under(const char *const *prefix, const char *dir, const ch
         *status = -1;
         return NULL;
     }
-    *status = wait_or_kill(pid, timeout_ms);
+    *status = ioload_wait(pid, timeout_ms);
     return *status == 0 ? json_load_file(path, 0, NULL) : NULL;
 }
 
-double jnum(const json_t *root, const char *dotted)
+const json_t *jpath(const json_t *root, const char *dotted)
 {
     const json_t *v = root;
     char key[64];
@@ -89,6 +88,12 @@ double jnum(const json_t *root, const char *dotted)
         v = json_object_get(v, key);
         dotted += n + (dotted[n] == '.');
     }
+    return v;
+}
+
+double jnum(const json_t *root, const char *dotted)
+{
+    const json_t *v = jpath(root, dotted);
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* Runs `ioload ARGS... --quiet --json DIR/NAME` (args NULL-terminated),
  * killing it after timeout_ms. Returns the parsed result (caller decrefs),
@@ -18,6 +19,11 @@ json_t *ioload_result(const char *dir, const char *name, const char *const *args
  * "19", NULL}); prefix may be NULL. */
 json_t *ioload_result_under(const char *const *prefix, const char *dir, const char *name,
                             const char *const *args, int timeout_ms, int *status);
+/* Waits up to timeout_ms for pid (an ioload the test started), then kills
+ * it with SIGKILL; its exit status, or -1 when killed or not exited. */
+int ioload_wait(pid_t pid, int timeout_ms);
+/* The value at a dotted path ("totals.requests"); NULL when absent. */
+const json_t *jpath(const json_t *root, const char *dotted);
 /* A number at a dotted path ("totals.requests"); NAN when absent. */
 double jnum(const json_t *root, const char *dotted);
 
