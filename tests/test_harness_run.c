@@ -366,20 +366,23 @@ Test(harness_run, tiny_suite_end_to_end)
     json_decref(s);
 }
 
+/* Writes a suite to tmpdir/NAME.json; its path into path. */
+static void suite_write(char *path, size_t cap, const char *name, const char *json)
+{
+    snprintf(path, cap, "%s/%s.json", tmpdir, name);
+    cr_assert_eq(file_write(path, json, strlen(json)), 0, "%s", path);
+}
+
 /* A forking server's pages shared with its children (the binary, libc,
  * what was written before fork) are counted once by PSS, once per child by
  * the summed RSS: the memory figure must be the first. */
 Test(harness_run, fork_memory_counts_shared_pages_once)
 {
     char suite[PATH_MAX + 16];
-    snprintf(suite, sizeof suite, "%s/fork.json", tmpdir);
-    FILE *f = fopen(suite, "w");
-    cr_assert_not_null(f);
-    fputs("{\"name\": \"fork\", \"models\": [\"fork\"], \"trials\": 1, \"duration_s\": 0.4,"
-          " \"warmup_s\": 0.3, \"threads\": 1, \"timeout_s\": 2,"
-          " \"workloads\": [{\"name\": \"w\", \"path\": \"/\", \"levels\": [32]}]}\n",
-          f);
-    cr_assert_eq(fclose(f), 0);
+    suite_write(suite, sizeof suite, "fork",
+                "{\"name\": \"fork\", \"models\": [\"fork\"], \"trials\": 1, \"duration_s\": 0.4,"
+                " \"warmup_s\": 0.3, \"threads\": 1, \"timeout_s\": 2,"
+                " \"workloads\": [{\"name\": \"w\", \"path\": \"/\", \"levels\": [32]}]}\n");
     const char *args[] = {"run", "--suite", suite, "--out", tmpdir, "--quiet", NULL};
     int status = run_iobench(args, 60000);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "iobench run: status %d, stderr: %s",
@@ -542,13 +545,9 @@ Test(harness_run, full_disk_fails_before_any_load)
 Test(harness_run, bad_suite_is_bad_usage)
 {
     char suite[PATH_MAX + 16];
-    snprintf(suite, sizeof suite, "%s/bad.json", tmpdir);
-    FILE *f = fopen(suite, "w");
-    cr_assert_not_null(f);
-    fputs("{\"name\": \"bad\", \"models\": [\"select\"], \"workloads\": "
-          "[{\"name\": \"w\", \"path\": \"/\", \"levels\": [0]}]}\n",
-          f);
-    fclose(f);
+    suite_write(suite, sizeof suite, "bad",
+                "{\"name\": \"bad\", \"models\": [\"select\"], \"workloads\": "
+                "[{\"name\": \"w\", \"path\": \"/\", \"levels\": [0]}]}\n");
     const char *args[] = {"run", "--suite", suite, "--out", tmpdir, NULL};
     int status = run_iobench(args, 10000);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d", status);
