@@ -1123,11 +1123,6 @@ MODEL_TEST(timeouts)
 MODEL_TEST(stats_totals)
 {
     const char *m = p->name;
-    /* A known bug, not a pass: aio sometimes never answers a pipelined
-     * request (about 1 run in 12 of this case, seen with the ioserve of
-     * 2903cc9 as well; the README's Reliability section names it). */
-    if (strcmp(m, "aio") == 0)
-        cr_skip_test("aio: drops a pipelined response about 1 run in 12 (known bug, unfixed)");
     struct srv *s = start_server(m, NULL);
     enum { CONNS = 8, PER_CONN = 5 };
     static const char *const paths[PER_CONN] = {"/", "/bytes/10", "/nope", "/cpu/1", "/delay/1"};
