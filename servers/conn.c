@@ -592,19 +592,26 @@ int conn_process(struct conn *c, int64_t now)
     return want ? want : CONN_WANT_TIMER;
 }
 
-int64_t conn_deadline(const struct conn *c)
+int64_t conn_stall_deadline(const struct conn *c)
 {
     int64_t d = INT64_MAX;
-    bool out = output_pending(c);
-    if (out)
+    if (output_pending(c))
         d = c->write_since + US(c->cfg->write_timeout_ms);
+    if (c->state == ST_BODY && c->body_since + US(c->cfg->header_timeout_ms) < d)
+        d = c->body_since + US(c->cfg->header_timeout_ms);
+    return d;
+}
+
+int64_t conn_deadline(const struct conn *c)
+{
+    int64_t d = conn_stall_deadline(c);
     switch (c->state) {
     case ST_DELAY:
         if (c->delay_until < d)
             d = c->delay_until;
         break;
     case ST_HEAD:
-        if (out)
+        if (output_pending(c))
             break;
         if (c->head_start >= 0 && c->head_start + US(c->cfg->header_timeout_ms) < d)
             d = c->head_start + US(c->cfg->header_timeout_ms);
@@ -612,10 +619,7 @@ int64_t conn_deadline(const struct conn *c)
                  c->idle_since + US(c->cfg->idle_timeout_ms) < d)
             d = c->idle_since + US(c->cfg->idle_timeout_ms);
         break;
-    case ST_BODY:
-        if (c->body_since + US(c->cfg->header_timeout_ms) < d)
-            d = c->body_since + US(c->cfg->header_timeout_ms);
-        break;
+    case ST_BODY: /* its timeout is a stall: counted above */
     case ST_CLOSING:
         break;
     }

@@ -49,6 +49,13 @@ int conn_process(struct conn *c, int64_t now_us);
 /* Absolute time (server_now_us) of the next timed event (a /delay response,
  * the header, idle or write timeout), or INT64_MAX when none. */
 int64_t conn_deadline(const struct conn *c);
+/* The part of conn_deadline() that gives the connection up for want of
+ * progress: the write timeout while output is pending, the body timeout
+ * while a body is due (INT64_MAX when neither). It leaves out the deadlines
+ * whose handling writes a response (a /delay falling due, the 408), which a
+ * model that cannot run the protocol while a write is in flight (aio) must
+ * leave to that write's completion. */
+int64_t conn_stall_deadline(const struct conn *c);
 /* Shutdown: finish the request in flight, accept no new one, then close. */
 void conn_drain(struct conn *c);
 

@@ -7,6 +7,11 @@
  * the listening socket uses signal-driven I/O (O_ASYNC, F_SETSIG) on another
  * realtime signal and the same wait serves both.
  *
+ * While a write is in flight the protocol cannot run (the helper is reading
+ * the output buffer), so the connection's timer then waits only for a write
+ * or body timeout, which give the connection up; any other deadline, such as
+ * a pipelined /delay falling due, is acted on when the write completes.
+ *
  * How glibc implements it shapes every figure this model produces:
  * - There is no kernel AIO for sockets in glibc: each request is handed to a
  *   pool of helper threads that perform an ordinary blocking read() or
@@ -186,6 +191,17 @@ static int submit(struct aconn *a, bool reading, void *buf, size_t len)
     return rc;
 }
 
+/* When the timer should wake the connection. A write in flight reads the
+ * output buffer, so the protocol cannot run until it completes, and the
+ * completion runs it anyway: a /delay response falling due meanwhile waits
+ * for that. Waking for it would find the write still in flight and give the
+ * connection up (expire), dropping the response the client waits for. So
+ * while writing only a stall (write or body timeout) may wake it. */
+static int64_t next_deadline(const struct aconn *a)
+{
+    return a->pending && !a->reading ? conn_stall_deadline(a->c) : conn_deadline(a->c);
+}
+
 /* Runs the protocol and starts the next operation it asks for. */
 static void advance(struct aconn *a, int64_t now)
 {
@@ -211,7 +227,7 @@ static void advance(struct aconn *a, int64_t now)
         char *space = conn_in_space(a->c, &room);
         rc = submit(a, true, space, room);
     }
-    if (rc < 0 || theap_set(&L.timers, &a->timer, conn_deadline(a->c)) < 0)
+    if (rc < 0 || theap_set(&L.timers, &a->timer, next_deadline(a)) < 0)
         begin_close(a);
 }
 
@@ -246,8 +262,9 @@ static void complete(struct aconn *a, int64_t now)
 /* A deadline (header, idle or write timeout, /delay) has passed. The
  * protocol must run to act on it, but a blocked helper read holds the
  * connection: shut the read side to end it, and let the completion run the
- * protocol (a 408 can still be written). A blocked write means the client
- * stopped reading: give up on it. */
+ * protocol (a 408 can still be written). With a write in flight the timer is
+ * only a write or body timeout (next_deadline): the client stopped reading
+ * or sending, so give up on it. */
 static void expire(struct aconn *a, int64_t now)
 {
     if (!a->pending) {
