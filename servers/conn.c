@@ -64,6 +64,7 @@ struct conn {
 
     char *out;
     size_t out_off, out_len;
+    bool out_held; /* an asynchronous send is reading out[out_off..] */
     enum gen gen;
     uint64_t gen_left, gen_pos;
 
@@ -91,9 +92,15 @@ static size_t out_room(const struct conn *c)
     return OUT_CAP - c->out_len;
 }
 
+/* Room for more output once compacted (which a held buffer is not). */
+static size_t out_space(const struct conn *c)
+{
+    return out_room(c) + (c->out_held ? 0 : c->out_off);
+}
+
 static void out_compact(struct conn *c)
 {
-    if (c->out_off == 0)
+    if (c->out_off == 0 || c->out_held)
         return;
     memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
     c->out_len -= c->out_off;
@@ -520,7 +527,7 @@ int conn_process(struct conn *c, int64_t now)
         case ST_HEAD:
             /* One response at a time: the next head is parsed only when the
              * previous response is queued and there is room for another. */
-            if (c->gen != GEN_NONE || out_room(c) + c->out_off < OUT_HEAD_ROOM)
+            if (c->gen != GEN_NONE || out_space(c) < OUT_HEAD_ROOM)
                 break;
             progress = step_head(c, now);
             if (!progress && c->in_eof) {
@@ -583,9 +590,8 @@ int conn_process(struct conn *c, int64_t now)
          * client that sends faster than it reads blocks in its own send
          * instead of growing our memory. */
         bool room_in = c->in_len - c->in_off < c->in_cap;
-        bool room_out =
-            c->gen == GEN_NONE && (c->state == ST_BODY ? out_room(c) + c->out_off > 0
-                                                       : out_room(c) + c->out_off >= OUT_HEAD_ROOM);
+        bool room_out = c->gen == GEN_NONE &&
+                        (c->state == ST_BODY ? out_space(c) > 0 : out_space(c) >= OUT_HEAD_ROOM);
         if (room_in && room_out)
             want |= CONN_WANT_READ;
     }
@@ -669,6 +675,11 @@ int conn_out_iov(struct conn *c, struct iovec *iov, int max)
         n++;
     }
     return n;
+}
+
+void conn_out_hold(struct conn *c, bool held)
+{
+    c->out_held = held;
 }
 
 void conn_out_consumed(struct conn *c, size_t n)

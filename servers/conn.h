@@ -42,6 +42,11 @@ void conn_in_eof(struct conn *c);
  * many it filled (0 when nothing is pending). */
 int conn_out_iov(struct conn *c, struct iovec *iov, int max);
 void conn_out_consumed(struct conn *c, size_t n);
+/* An asynchronous send (io_uring) reads those iovecs after conn_out_iov()
+ * returns: held, the pending output stays where it is (responses produced
+ * meanwhile are appended, never compacted over it) until released, which
+ * the send's completion does before conn_out_consumed(). */
+void conn_out_hold(struct conn *c, bool held);
 
 /* Runs the protocol on what has arrived: parses requests, produces responses,
  * handles timeouts that have expired by now_us. Returns a CONN_* mask. */

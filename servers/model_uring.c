@@ -48,10 +48,10 @@
 /* The model's name, written once: --model, /stats and 503s use it. */
 #define NAME "uring"
 
-#define ENTRIES 1024   /* submission queue */
+#define ENTRIES 1024 /* submission queue */
 #define CQ_ENTRIES 16384
 #define BUF_GROUP 0
-#define NBUFS 512      /* provided buffers, a power of two */
+#define NBUFS 512 /* provided buffers, a power of two */
 #define BUF_SIZE 4096
 #define BACKLOG_MAX (64 * 1024) /* received bytes the protocol has no room for */
 
@@ -143,6 +143,9 @@ static void send_out(struct loop *l, struct uconn *u)
     io_uring_prep_sendmsg(sqe, u->fd, &u->msg, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | OP_SEND);
     u->sending = true;
+    /* The kernel reads the output from here on while the protocol may run
+     * on requests received meanwhile: it must not move. */
+    conn_out_hold(u->c, true);
 }
 
 static void cancel(struct loop *l, uint64_t user_data)
@@ -325,6 +328,7 @@ static void on_recv(struct loop *l, struct uconn *u, const struct io_uring_cqe *
 static void on_send(struct loop *l, struct uconn *u, const struct io_uring_cqe *cqe, int64_t now)
 {
     u->sending = false;
+    conn_out_hold(u->c, false);
     if (cqe->res > 0 && !u->closing)
         conn_out_consumed(u->c, (size_t)cqe->res); /* short: advance sends the rest */
     else if (cqe->res < 0 && !u->closing)
@@ -360,8 +364,7 @@ static const char *uring_unavailable(void)
     struct utsname un;
     int major = 0, minor = 0;
     /* Multishot recv came in Linux 6.0; provided-buffer rings in 5.19. */
-    if (uname(&un) == 0 && sscanf(un.release, "%d.%d", &major, &minor) == 2 &&
-        (major < 6)) {
+    if (uname(&un) == 0 && sscanf(un.release, "%d.%d", &major, &minor) == 2 && (major < 6)) {
         snprintf(why, sizeof why, "io_uring multishot recv needs Linux 6.0, this is %s",
                  un.release);
         return why;
@@ -393,7 +396,8 @@ static int ring_init(struct loop *l)
     int rc = io_uring_queue_init_params(ENTRIES, &l->ring, &p);
     if (rc == -EINVAL) {
         p = (struct io_uring_params){.flags = IORING_SETUP_CQSIZE | (wanted & IORING_SETUP_SQPOLL),
-                                     .cq_entries = CQ_ENTRIES, .sq_thread_idle = 1000};
+                                     .cq_entries = CQ_ENTRIES,
+                                     .sq_thread_idle = 1000};
         rc = io_uring_queue_init_params(ENTRIES, &l->ring, &p);
         if (rc == 0)
             fprintf(stderr, "ioserve: uring: the kernel refused SINGLE_ISSUER%s; running without\n",
