@@ -18,8 +18,9 @@
 #    the saturation flag, and CPU per request beside closed loop's.
 #    Beside 2 and 3, what this machine itself allows (tests/bench/bench_wake.c,
 #    no server or load generator running): how late a 10 ms timer wakes, how
-#    long a process idle for 10 ms takes to wake when written to, and how
-#    often the host takes the load CPU away for 1 ms or more while it spins.
+#    long a process idle for 10 ms takes to wake when written to, how many
+#    1 ms sleeps wake over 1 ms late, and how often the host takes the load
+#    CPU away for 1 ms or more while it spins.
 #
 # With two CPUs or more, servers run on CPU 0 and load generators on CPU 1.
 # Environment: BUILD_DIR (build/), TRIALS (5), DURATION (5s), THREADS (1),
@@ -237,19 +238,25 @@ open_loop() {
   host_stalls
 }
 
-# How often the host took the load CPU away for 1 ms or more while a probe
-# spun on it, one open-loop run's length at a time: a send due then is late
-# (over 1 ms) whatever the scheduler does.
+# What an open-loop run at 1,000/s is up against on this machine, one run's
+# length at a time on the load CPU with no load running: how many of 3,000
+# sleeps of 1 ms (a sleeping scheduler's wake-ups) woke over 1 ms late, and
+# how often the host took the CPU away for 1 ms or more while a probe spun
+# (what a scheduler that never sleeps would face). A send due then is late
+# whatever the scheduler does short of that.
 host_stalls() {
-  local secs=${OPEN_DURATION%s} i n stalls=() longest=()
-  [ -x "$BENCH_WAKE" ] || { echo "  (bench_wake not built: host stalls not measured)"; return; }
+  local secs=${OPEN_DURATION%s} i n sleeps=() stalls=() longest=()
+  [ -x "$BENCH_WAKE" ] || { echo "  (bench_wake not built: timer tail and host stalls not measured)"; return; }
   for i in $(seq 1 "$OPEN_TRIALS"); do
+    sleeps+=("$("${gen_pin[@]}" "$BENCH_WAKE" timer 1 $((secs * 1000)) 2>/dev/null | field over_1ms)")
     n=$("${gen_pin[@]}" "$BENCH_WAKE" spin "$secs" 2>/dev/null)
     stalls+=("$(field host_stalls_over_1ms <<<"$n")")
     longest+=("$(field longest_us <<<"$n")")
   done
-  printf "  the load CPU, spinning %s s with no load running: host stalls of 1 ms or more %s\n" \
-    "$secs" "$(printf '%s\n' "${stalls[@]}" | median) (runs: ${stalls[*]}; longest, us: ${longest[*]})"
+  printf "  the load CPU with no load running, per %s s: 1 ms sleeps (of %d) waking over 1 ms late %s;\n" \
+    "$secs" $((secs * 1000)) "$(printf '%s\n' "${sleeps[@]}" | median) (runs: ${sleeps[*]})"
+  printf "  host stalls of 1 ms or more while spinning %s\n" \
+    "$(printf '%s\n' "${stalls[@]}" | median) (runs: ${stalls[*]}; longest, us: ${longest[*]})"
 }
 
 echo "$(nproc) CPUs; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$IOLOAD" --version)"
