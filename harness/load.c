@@ -323,18 +323,6 @@ static void set_window(const struct suite *su, struct run_result *res, double t_
         res->window_to = su->warmup_s + json_number_value(el);
 }
 
-/* The proportional set size costs about 0.1 ms a process to read, on the
- * load CPU: read in the warm-up's last sampling period, every connection
- * open by then and the measured window untouched; with a warm-up too short
- * for that, in the window's middle. */
-static void pss_when(const struct suite *su, struct procmon *pm)
-{
-    double period = LOAD_SAMPLE_MS / 1000.0;
-    if (pm != NULL)
-        pm->pss_at = su->warmup_s >= 1.2 * period ? su->warmup_s - period
-                                                  : su->warmup_s + su->duration_s / 2;
-}
-
 void load_drive(const struct load_conf *c, const struct suite_run *sr, const char *id,
                 struct server *s, struct run_result *res, char *err, size_t errlen)
 {
@@ -346,7 +334,6 @@ void load_drive(const struct load_conf *c, const struct suite_run *sr, const cha
         return;
     }
     snprintf(lr.log, sizeof lr.log, "%s/logs/%s.ioload.log", c->dir, id);
-    pss_when(su, res->pm);
     double t0 = util_now_s();
     if (start_tasks(c, sr, id, s->port, &lr, err, errlen) == 0) {
         double limit = su->warmup_s + su->duration_s + su->timeout_s + LOAD_GRACE_S;

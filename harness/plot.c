@@ -750,26 +750,9 @@ static void chart_spectrum(struct plotter *p, const char *workload, const char *
     finish_chart(p, &ch, "spectrum.gp", name, title, vars);
 }
 
-const char *plot_memory_key(json_t *summary, const char **label)
-{
-    json_t *run;
-    size_t i;
-    double v;
-    json_array_foreach(json_object_get(summary, "runs"), i, run)
-    {
-        if (run_ok(run) && !json_path_number(run, "server.pss_kb", &v)) {
-            *label = "peak RSS";
-            return "server.rss_peak_kb";
-        }
-    }
-    *label = "PSS";
-    return "server.pss_kb";
-}
-
-/* Server memory against open connections, over every workload. */
+/* Peak RSS against open connections, over every workload. */
 static void chart_memory(struct plotter *p)
 {
-    const char *label, *key = plot_memory_key(p->summary, &label);
     struct chart ch;
     if (chart_open(p, &ch) != 0)
         return;
@@ -798,7 +781,7 @@ static void chart_memory(struct plotter *p)
                 if (n < sizeof v / sizeof v[0] && run_ok(run) &&
                     str_eq(run, "model", p->models[m]) &&
                     json_integer_value(json_object_get(run, "open_connections")) == open[o] &&
-                    json_path_number(run, key, &v[n]))
+                    json_path_number(run, "server.rss_peak_kb", &v[n]))
                     v[n++] /= 1024.0;
             }
             if (n == 0)
@@ -810,10 +793,8 @@ static void chart_memory(struct plotter *p)
         fputs("\n\n", f);
         ch.nseries++;
     }
-    char title[128], vars[64];
-    snprintf(title, sizeof title, "server %s against open connections (all workloads)", label);
-    snprintf(vars, sizeof vars, "ylab='server %s (MiB)'", label);
-    finish_chart(p, &ch, "memory.gp", "memory", title, vars);
+    finish_chart(p, &ch, "memory.gp", "memory",
+                 "server peak RSS against open connections (all workloads)", NULL);
 }
 
 size_t plot_axis_cases(json_t *summary, const char *of_key, const char *base, const char *value_key,

@@ -42,12 +42,6 @@ struct plot_stat plot_stat(json_t *summary, const char *model, const char *workl
 /* How many "ok" runs of one case had load_saturated true: ioload, not the
  * server, may have set their pace, so their throughput is a lower bound. */
 size_t plot_saturated(json_t *summary, const char *model, const char *workload, long concurrency);
-/* The server memory figure a summary's charts and tables show: the
- * proportional set size ("server.pss_kb", each shared page counted once
- * over a server's processes) when every "ok" run has it, else the peak
- * resident size summed over its processes ("server.rss_peak_kb", all
- * results written before PSS was read). label gets "PSS" or "peak RSS". */
-const char *plot_memory_key(json_t *summary, const char **label);
 /* Copies s into buf keeping [A-Za-z0-9-] and turning anything else into
  * '-', for file names that LaTeX, gnuplot and shells take as they are. */
 char *plot_slug(const char *s, char *buf, size_t cap);
@@ -55,8 +49,8 @@ char *plot_slug(const char *s, char *buf, size_t cap);
  * or "idle_of", is base): their case names ("base@50%", "base@1000idle")
  * and values of value_key ("offered_fraction", "idle_connections"),
  * ascending. Returns how many (at most cap). */
-size_t plot_axis_cases(json_t *summary, const char *of_key, const char *base, const char *value_key,
-                       const char **out, double *vals, size_t cap);
+size_t plot_axis_cases(json_t *summary, const char *of_key, const char *base,
+                       const char *value_key, const char **out, double *vals, size_t cap);
 /* The directory holding the gnuplot scripts: $IOBENCH_PLOTS_DIR, else the
  * source tree's plots/. */
 const char *plot_scripts_dir(void);

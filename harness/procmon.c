@@ -5,7 +5,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -156,8 +155,6 @@ struct procmon *procmon_new(pid_t root)
 {
     struct procmon *pm = calloc(1, sizeof *pm);
     if (pm != NULL)
-        pm->pss_at = INFINITY;
-    if (pm != NULL)
         pm->root = root;
     return pm;
 }
@@ -225,17 +222,6 @@ static void each_task_file(pid_t pid, const char *file, void (*fn)(const char *t
     closedir(d);
 }
 
-/* The process's proportional set size in kB, or -1. */
-static long read_pss_kb(pid_t pid)
-{
-    char path[64], buf[2048], v[32];
-    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-    if (util_read_file(path, buf, sizeof buf) < 0 ||
-        util_line_value(buf, "Pss", v, sizeof v) == NULL)
-        return -1;
-    return strtol(v, NULL, 10);
-}
-
 static void add_ctx(const char *status, void *ctx)
 {
     struct procmon_sample *s = ctx;
@@ -300,12 +286,7 @@ int procmon_sample(struct procmon *pm, double t)
         if (page_kb <= 0)
             page_kb = 4;
     }
-    struct procmon_sample s = {.t = t, .pss_kb = -1};
-    bool pss = t >= pm->pss_at;
-    if (pss) {
-        s.pss_kb = 0;
-        pm->pss_at = INFINITY;
-    }
+    struct procmon_sample s = {.t = t};
     struct child_list q = {queue, 0, sizeof queue / sizeof queue[0]};
     size_t head = 0;
     queue[q.n++] = pm->root;
@@ -320,11 +301,6 @@ int procmon_sample(struct procmon *pm, double t)
         s.cpu_user_s += (double)(ps.utime + ps.cutime) / (double)tick;
         s.cpu_sys_s += (double)(ps.stime + ps.cstime) / (double)tick;
         s.rss_kb += ps.rss_pages * page_kb;
-        long pss_kb = pss ? read_pss_kb(pid) : 0;
-        if (pss_kb > 0 && s.pss_kb >= 0)
-            s.pss_kb += pss_kb;
-        else if (pss_kb < 0 && pid == pm->root)
-            s.pss_kb = -1; /* no smaps_rollup (Linux before 4.14) */
         s.threads += (int)ps.threads;
         s.processes++;
         each_task_file(pid, "status", add_ctx, &s);
@@ -346,7 +322,7 @@ int procmon_sample(struct procmon *pm, double t)
 
 struct procmon_summary procmon_summarise(const struct procmon *pm, double from, double to)
 {
-    struct procmon_summary r = {.pss_kb = -1};
+    struct procmon_summary r = {0};
     size_t first = pm->n, last = 0;
     for (size_t i = 0; i < pm->n; i++)
         if (pm->samples[i].t >= from && pm->samples[i].t <= to) {
@@ -372,10 +348,6 @@ struct procmon_summary procmon_summarise(const struct procmon *pm, double from, 
         rss_sum += (double)s->rss_kb;
         r.samples++;
     }
-    /* Read once, in the warm-up where it can be (procmon.pss_at). */
-    for (size_t i = 0; i < pm->n; i++)
-        if (pm->samples[i].pss_kb >= 0)
-            r.pss_kb = pm->samples[i].pss_kb;
     const struct procmon_sample *a = &pm->samples[first], *b = &pm->samples[last];
     r.rss_mean_kb = (long)(rss_sum / r.samples + 0.5);
     r.cpu_user_s = b->cpu_user_s - a->cpu_user_s;

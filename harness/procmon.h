@@ -39,7 +39,6 @@ struct procmon_sample {
     double cpu_user_s; /* utime + cutime: includes reaped children */
     double cpu_sys_s;  /* stime + cstime */
     long rss_kb;
-    long pss_kb; /* -1: not read in this sample (see procmon.pss_at) */
     int threads;
     int processes;
     long ctx_voluntary; /* per-thread counts of the live threads */
@@ -50,12 +49,6 @@ struct procmon_sample {
 
 struct procmon {
     pid_t root;
-    /* The first sample at or after this time (the caller's clock) also reads
-     * each process's proportional set size, which counts a page shared by
-     * n processes as 1/n in each, so that a forking server's pages are not
-     * counted once per child as resident sizes are. It walks every page
-     * table (about 0.1 ms a process), so only once; INFINITY: never. */
-    double pss_at;
     struct procmon_sample *samples;
     size_t n, cap;
     /* Descendants seen so far, with their start time, to tell after the root
@@ -71,7 +64,6 @@ struct procmon_summary {
     double cpu_sys_s;
     long rss_peak_kb;
     long rss_mean_kb;
-    long pss_kb; /* its one reading (procmon.pss_at), or -1 */
     int threads_max;
     int processes_max;
     long ctx_voluntary; /* last - first, never below 0 */

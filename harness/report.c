@@ -350,20 +350,18 @@ static const char *const table_head[] = {"model",   "conn.",     "req/s",      "
                                          "p50 µs",  "p99 µs",    "CPU µs/req", "RSS MiB",
                                          "starved", "unfinished"};
 #define TABLE_COLS (sizeof table_head / sizeof table_head[0])
-#define MEMORY_COL 7 /* "RSS MiB", or "PSS MiB" where every run has it */
 
 /* One row of a workload's table; true when its throughput is a lower bound. */
 static bool workload_row(json_t *s, const char *model, const char *wl, long level,
                          char (*row)[REPORT_CELL])
 {
     struct plot_stat t = plot_stat(s, model, wl, level, "throughput_rps");
-    const char *label, *memory = plot_memory_key(s, &label);
-    const char *const rest[][2] = {{"latency_us.p50", "%.0f"},
-                                   {"latency_us.p99", "%.0f"},
-                                   {"server.cpu_per_request_us", "%.1f"},
-                                   {memory, "%.1f"},
-                                   {"starved_connections", "%.0f"},
-                                   {"unfinished", "%.0f"}};
+    static const char *const rest[][2] = {{"latency_us.p50", "%.0f"},
+                                          {"latency_us.p99", "%.0f"},
+                                          {"server.cpu_per_request_us", "%.1f"},
+                                          {"server.rss_peak_kb", "%.1f"},
+                                          {"starved_connections", "%.0f"},
+                                          {"unfinished", "%.0f"}};
     bool sat = plot_saturated(s, model, wl, level) > 0;
     snprintf(row[0], REPORT_CELL, "%s", model);
     snprintf(row[1], REPORT_CELL, "%ld", level);
@@ -371,7 +369,7 @@ static bool workload_row(json_t *s, const char *model, const char *wl, long leve
     snprintf(row[3], REPORT_CELL, "%.0f..%.0f", t.min, t.max);
     for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++) {
         struct plot_stat v = plot_stat(s, model, wl, level, rest[k][0]);
-        double scale = rest[k][0] == memory ? 1.0 / 1024.0 : 1.0;
+        double scale = strcmp(rest[k][0], "server.rss_peak_kb") == 0 ? 1.0 / 1024.0 : 1.0;
         if (v.n == 0) {
             snprintf(row[4 + k], REPORT_CELL, "-");
             continue;
@@ -396,9 +394,6 @@ static void workload_table(struct doc *d, json_t *s, const char *wl, const char 
         return;
     for (size_t c = 0; c < TABLE_COLS; c++)
         snprintf(cells[c], REPORT_CELL, "%s", table_head[c]);
-    const char *label;
-    if (strcmp(plot_memory_key(s, &label), "server.pss_kb") == 0)
-        snprintf(cells[MEMORY_COL], REPORT_CELL, "PSS MiB");
     bool marked = false;
     for (size_t m = 0; m < nm; m++)
         for (size_t l = 0; l < nl; l++) {
@@ -702,14 +697,10 @@ static void section_failures(struct doc *d, json_t *s)
     free(cells);
 }
 
-static void section_other_charts(struct doc *d, json_t *s)
+static void section_other_charts(struct doc *d)
 {
     doc_heading(d, 1, "Memory and comparison");
-    const char *label;
-    char caption[128];
-    plot_memory_key(s, &label);
-    snprintf(caption, sizeof caption, "server %s against open connections (all workloads)", label);
-    int shown = doc_image(d, "memory", caption);
+    int shown = doc_image(d, "memory", "server peak RSS against open connections (all workloads)");
     shown += doc_image(d, "compare", "change of the medians against a baseline");
     if (shown == 0)
         doc_para(d, "No charts yet: run iobench plot on this directory, then this report again.");
@@ -789,7 +780,7 @@ static int write_docs(json_t *s, const char *dir)
     section_workloads(&d, s, models, nm, workloads, nw);
     section_axis(&d, s, models, nm, &offered_section);
     section_axis(&d, s, models, nm, &idle_section);
-    section_other_charts(&d, s);
+    section_other_charts(&d);
     section_verify(&d, s);
     section_failures(&d, s);
     fputs("\n\\iobenchend\n", d.tex);

@@ -15,8 +15,8 @@ char *runrecord_id(const struct suite *s, const struct suite_run *sr, char *buf,
         snprintf(buf, cap, "%s-%s-c%d-o%03.0f-t%d", s->models[sr->model], w->name, sr->level,
                  w->offered[sr->offered] * 100, sr->trial);
     else if (sr->idle_axis)
-        snprintf(buf, cap, "%s-%s-c%d-i%d-t%d", s->models[sr->model], w->name, sr->level, sr->idle,
-                 sr->trial);
+        snprintf(buf, cap, "%s-%s-c%d-i%d-t%d", s->models[sr->model], w->name, sr->level,
+                 sr->idle, sr->trial);
     else
         snprintf(buf, cap, "%s-%s-c%d-t%d", s->models[sr->model], w->name, sr->level, sr->trial);
     return buf;
@@ -38,13 +38,13 @@ json_t *runrecord_new(const struct suite *s, const struct suite_run *sr, const c
         snprintf(wname, sizeof wname, "%s", w->name);
     char file[PATH_MAX];
     snprintf(file, sizeof file, "runs/%s.json", id);
-    json_t *run =
-        json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:n,s:s,s:n,s:s,s:n,s:n,s:n,s:n,s:n,s:n}",
-                  "id", id, "model", s->models[sr->model], "workload", wname, "concurrency",
-                  sr->level, "trial", sr->trial, "idle_connections", sr->idle, "slow_clients",
-                  w->slow_clients, "open_connections", sr->level + sr->idle + w->slow_clients,
-                  "load_tasks", load_tasks, "load_threads", "status", "ok", "error", "file", file,
-                  "throughput_rps", "successes", "requests", "errors", "latency_us", "server");
+    json_t *run = json_pack(
+        "{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:n,s:s,s:n,s:s,s:n,s:n,s:n,s:n,s:n,s:n}", "id", id,
+        "model", s->models[sr->model], "workload", wname, "concurrency", sr->level, "trial",
+        sr->trial, "idle_connections", sr->idle, "slow_clients", w->slow_clients, "open_connections",
+        sr->level + sr->idle + w->slow_clients, "load_tasks", load_tasks, "load_threads", "status",
+        "ok", "error", "file", file, "throughput_rps", "successes", "requests", "errors",
+        "latency_us", "server");
     if (run != NULL && sr->idle_axis)
         json_object_set_new(run, "idle_of", json_string(w->name));
     if (run != NULL && sr->offered >= 0) {
@@ -152,8 +152,8 @@ static json_t *server_figures(const struct server *s, const struct procmon_summa
     double user = ps->cpu_user_s, sys = ps->cpu_sys_s;
     long vol = ps->ctx_voluntary, invol = ps->ctx_involuntary;
     json_t *per_request = json_null();
-    json_int_t measured =
-        json_integer_value(json_object_get(json_object_get(ioload, "totals"), "requests"));
+    json_int_t measured = json_integer_value(json_object_get(json_object_get(ioload, "totals"),
+                                                             "requests"));
     if (stats == NULL && measured > 0) {
         /* A reference server (nginx, the floor) has no /stats: its CPU over
          * the measured window, sampled from /proc, per request ioload
@@ -171,10 +171,9 @@ static json_t *server_figures(const struct server *s, const struct procmon_summa
             per_request = json_real((user + sys) * 1e6 / (double)answered);
         }
     }
-    return json_pack("{s:f,s:f,s:o,s:I,s:I,s:o,s:i,s:i,s:I,s:I,s:i}", "cpu_user_s", user,
-                     "cpu_sys_s", sys, "cpu_per_request_us", per_request, "rss_peak_kb",
+    return json_pack("{s:f,s:f,s:o,s:I,s:I,s:i,s:i,s:I,s:I,s:i}", "cpu_user_s", user, "cpu_sys_s",
+                     sys, "cpu_per_request_us", per_request, "rss_peak_kb",
                      (json_int_t)ps->rss_peak_kb, "rss_mean_kb", (json_int_t)ps->rss_mean_kb,
-                     "pss_kb", ps->pss_kb >= 0 ? json_integer(ps->pss_kb) : json_null(),
                      "threads_max", ps->threads_max, "processes_max", ps->processes_max,
                      "ctx_voluntary", (json_int_t)vol, "ctx_involuntary", (json_int_t)invol,
                      "samples", ps->samples);

@@ -233,9 +233,10 @@ static void check_run_object(json_t *run)
                                        "errors",       "latency_us",
                                        "server",       NULL};
     static const char *const server_keys[] = {
-        "cpu_user_s",  "cpu_sys_s",     "cpu_per_request_us", "rss_peak_kb",     "rss_mean_kb",
-        "threads_max", "processes_max", "ctx_voluntary",      "ctx_involuntary", "samples",
-        "exit_status", "clean_exit",    "leftover_processes", "pss_kb",          NULL};
+        "cpu_user_s",         "cpu_sys_s",   "cpu_per_request_us", "rss_peak_kb",
+        "rss_mean_kb",        "threads_max", "processes_max",      "ctx_voluntary",
+        "ctx_involuntary",    "samples",     "exit_status",        "clean_exit",
+        "leftover_processes", NULL};
     expect_keys(run, "run", keys);
     expect_keys(json_object_get(run, "server"), "run.server", server_keys);
     cr_expect_eq(json_integer_value(json_object_get(run, "open_connections")),
@@ -265,11 +266,6 @@ static void check_ok_run(json_t *run)
     cr_expect_eq(json_integer_value(json_object_get(srv, "leftover_processes")), 0);
     cr_expect_gt(json_integer_value(json_object_get(srv, "samples")), 0);
     cr_expect_gt(json_integer_value(json_object_get(srv, "rss_peak_kb")), 0);
-    /* A share of each page: never above the resident pages it shares. */
-    json_int_t pss = json_integer_value(json_object_get(srv, "pss_kb"));
-    cr_expect(pss > 0 && pss <= json_integer_value(json_object_get(srv, "rss_peak_kb")),
-              "run %s: pss_kb %" JSON_INTEGER_FORMAT, json_string_value(json_object_get(run, "id")),
-              pss);
     cr_expect_geq(json_integer_value(json_object_get(srv, "threads_max")), 1);
 }
 
@@ -301,7 +297,8 @@ static json_t *check_summary(const char *dir)
      * the checkout, one from elsewhere (the resume tests' copies) by name
      * alone, with a null file. */
     const json_t *file = json_object_get(json_object_get(s, "suite"), "file");
-    cr_expect(json_is_null(file) || (json_is_string(file) && json_string_value(file)[0] != '/'),
+    cr_expect(json_is_null(file) ||
+                  (json_is_string(file) && json_string_value(file)[0] != '/'),
               "suite.file is a machine path: %s", json_string_value(file));
     expect_keys(json_object_get(s, "env"), "summary.env", env_keys);
     expect_keys(json_object_get(s, "pinning"), "summary.pinning", pin_keys);
@@ -371,35 +368,6 @@ static void suite_write(char *path, size_t cap, const char *name, const char *js
 {
     snprintf(path, cap, "%s/%s.json", tmpdir, name);
     cr_assert_eq(file_write(path, json, strlen(json)), 0, "%s", path);
-}
-
-/* A forking server's pages shared with its children (the binary, libc,
- * what was written before fork) are counted once by PSS, once per child by
- * the summed RSS: the memory figure must be the first. */
-Test(harness_run, fork_memory_counts_shared_pages_once)
-{
-    char suite[PATH_MAX + 16];
-    suite_write(suite, sizeof suite, "fork",
-                "{\"name\": \"fork\", \"models\": [\"fork\"], \"trials\": 1, \"duration_s\": 0.4,"
-                " \"warmup_s\": 0.3, \"threads\": 1, \"timeout_s\": 2,"
-                " \"workloads\": [{\"name\": \"w\", \"path\": \"/\", \"levels\": [32]}]}\n");
-    const char *args[] = {"run", "--suite", suite, "--out", tmpdir, "--quiet", NULL};
-    int status = run_iobench(args, 60000);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "iobench run: status %d, stderr: %s",
-              status, slurp("stderr"));
-    json_t *s = check_summary(results_dir());
-    json_t *run = json_array_get(json_object_get(s, "runs"), 0);
-    check_ok_run(run);
-    json_t *srv = json_object_get(run, "server");
-    json_int_t pss = json_integer_value(json_object_get(srv, "pss_kb"));
-    json_int_t rss = json_integer_value(json_object_get(srv, "rss_peak_kb"));
-    json_int_t procs = json_integer_value(json_object_get(srv, "processes_max"));
-    cr_expect_geq(procs, 33, "a child per connection and the parent: %" JSON_INTEGER_FORMAT, procs);
-    /* 33 processes sharing most of their pages: the share is far below. */
-    cr_expect_lt(pss * 2, rss,
-                 "pss_kb %" JSON_INTEGER_FORMAT " against summed rss %" JSON_INTEGER_FORMAT, pss,
-                 rss);
-    json_decref(s);
 }
 
 struct killer {
