@@ -89,7 +89,7 @@ static int await_ready(const struct server_conf *c, struct server *s, const char
 }
 
 /* A reference server's command line on a port chosen here, written to
- * port_file as ioserve would. 0, or -1 with err. */
+ * port_file as ioserve would. The port, or -1 with err. */
 static int start_reference(const struct server_conf *c, const char *name, const char *port_file,
                            char *words, char **argv, char *err, size_t errlen)
 {
@@ -102,7 +102,7 @@ static int start_reference(const struct server_conf *c, const char *name, const 
         snprintf(err, errlen, "cannot prepare %s: %s", name, strerror(errno));
         return -1;
     }
-    return 0;
+    return port;
 }
 
 int server_start(const struct server_conf *c, const char *model, const char *log, struct server *s,
@@ -118,7 +118,8 @@ int server_start(const struct server_conf *c, const char *model, const char *log
                        "--port",       "0",       "--port-file", port_file, NULL};
     char *ref[8], words[3 * PATH_MAX];
     bool reference = refserver_is(model);
-    if (reference && start_reference(c, model, port_file, words, ref, err, errlen) < 0)
+    int ref_port = reference ? start_reference(c, model, port_file, words, ref, err, errlen) : 0;
+    if (ref_port < 0)
         return -1;
     *s = (struct server){.pid = -1};
     s->pid = procmon_spawn_on(reference ? ref : ioserve, c->cpus, NULL, log);
@@ -127,7 +128,7 @@ int server_start(const struct server_conf *c, const char *model, const char *log
         return -1;
     }
     if (reference &&
-        refserver_scratch(model, c->dir, read_port(port_file), s->scratch, sizeof s->scratch) != 1)
+        refserver_scratch(model, c->dir, ref_port, s->scratch, sizeof s->scratch) != 1)
         s->scratch[0] = '\0';
     int rc = await_ready(c, s, port_file, reference, log, err, errlen);
     if (rc < 0) {

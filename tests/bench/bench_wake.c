@@ -98,7 +98,8 @@ static int timer_lags(long ms, int n, int64_t *lag)
  * woke through its own pipe back. */
 static void reader(int in, int out, int n)
 {
-    pin("CPU_READER", 1);
+    if (pin("CPU_READER", 1) < 0)
+        _exit(1);
     for (int i = 0; i < n; i++) {
         int64_t sent, lag;
         if (read(in, &sent, sizeof sent) != (ssize_t)sizeof sent)
@@ -120,8 +121,7 @@ static int wake_lags(long ms, int n, int64_t *lag)
         return -1;
     if (pid == 0)
         reader(to[0], back[1], n);
-    pin("CPU_WRITER", 0);
-    int rc = 0;
+    int rc = pin("CPU_WRITER", 0);
     for (int i = 0; i < n && rc == 0; i++) {
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
