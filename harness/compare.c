@@ -393,19 +393,6 @@ static void compare_usage(FILE *f)
           f);
 }
 
-/* Parses "5%" or "5" (percent). */
-static int parse_percent(const char *s, double *out)
-{
-    char buf[64];
-    size_t len = strlen(s);
-    if (len == 0 || len >= sizeof buf)
-        return -1;
-    memcpy(buf, s, len + 1);
-    if (buf[len - 1] == '%')
-        buf[len - 1] = '\0';
-    return util_parse_double(buf, 0.0, 1000.0, out);
-}
-
 static json_t *load_side(const char *what, const char *dir)
 {
     char err[512];
@@ -443,7 +430,7 @@ int compare_main(int argc, char **argv)
             }
             break;
         case 't':
-            if (parse_percent(optarg, &o.threshold) != 0) {
+            if (util_parse_percent(optarg, 0.0, 1000.0, &o.threshold) != 0) {
                 fprintf(stderr,
                         "iobench compare: --threshold wants a percentage like 5%%, not "
                         "'%s'\n",
