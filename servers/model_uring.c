@@ -14,11 +14,12 @@
  *   moves that buffer while a receive could still be writing to it) and the
  *   buffer goes back to the ring at once. The recv is single-shot, re-armed
  *   after each completion, not multishot: on Linux 6.18 a multishot recv
- *   that has just delivered data can miss a reset that came with it (the
- *   kernel skips the retry when the socket looks empty) and is then wedged,
- *   deaf to the reset and to its own cancellation, so the connection stayed
- *   open until the server exited (tests/test_hostile.c, reset_at_once:
- *   3 in 1,000 runs). A fresh recv tries the socket before it waits;
+ *   that has just delivered data can miss a reset that came with it (by
+ *   our reading, it skips the retry when the socket looks empty, and a
+ *   reset, unlike a FIN, leaves it looking so) and is then wedged, deaf to
+ *   the reset and to its own cancellation, so the connection stayed open
+ *   until the server exited (tests/test_hostile.c, reset_at_once: 3 in
+ *   1,000 runs). A fresh recv tries the socket before it waits;
  * - one send (sendmsg) at a time per connection, resubmitted for the rest
  *   after a short write;
  * - the protocol's timeouts are the timeout of the wait itself
