@@ -19,6 +19,7 @@
  * Each prints one line of `key=value` figures in microseconds. */
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,8 +120,16 @@ static int wake_lags(long ms, int n, int64_t *lag)
     pid_t pid = fork();
     if (pid < 0)
         return -1;
-    if (pid == 0)
+    if (pid == 0) {
+        close(to[1]);
+        close(back[0]);
         reader(to[0], back[1], n);
+    }
+    /* Only the reader holds its ends, so a reader that quit early is seen
+     * (EPIPE, or end of file) rather than waited for forever. */
+    close(to[0]);
+    close(back[1]);
+    signal(SIGPIPE, SIG_IGN);
     int rc = pin("CPU_WRITER", 0);
     for (int i = 0; i < n && rc == 0; i++) {
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
@@ -132,6 +141,7 @@ static int wake_lags(long ms, int n, int64_t *lag)
             rc = -1;
     }
     close(to[1]);
+    close(back[0]);
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
